@@ -1,0 +1,1 @@
+print("ReplicatedKV: arrives with the RaftNode")

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Caravan needs to build and test, when missing.
+# One list, used by `make run`, `make test` and .ci/run alike.
+set -euo pipefail
+
+packages=(
+    pkg-config
+    librocksdb-dev   # Storage: the durable Raft log and node-local KV
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing system packages: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
