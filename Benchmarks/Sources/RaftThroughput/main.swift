@@ -1,0 +1,1 @@
+print("raft-throughput: arrives with the RaftNode")
