@@ -7,6 +7,10 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// RaftCore and its simulation are compiled with optimization even in debug
+/// builds: the simulation runs millions of steps, about twenty times faster so.
+let optimized: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Caravan",
     platforms: [.macOS(.v15)],
@@ -29,7 +33,7 @@ let package = Package(
     ],
     targets: [
         // Pure, deterministic Raft: no I/O, no clocks, no threads.
-        .target(name: "RaftCore", swiftSettings: strict),
+        .target(name: "RaftCore", swiftSettings: optimized),
         // The domain as plain Codable values: job specification, nodes, allocations.
         .target(name: "Model", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Debian's librocksdb-dev, reached through its C API.
@@ -62,7 +66,7 @@ let package = Package(
         ),
         .executableTarget(name: "ReplicatedKV", dependencies: ["RaftCore"], path: "Examples/ReplicatedKV", swiftSettings: strict),
 
-        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: strict),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: optimized),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,6 +15,16 @@ public final class MemoryStorage: RaftStorage {
         latestSnapshot = Snapshot(metadata: SnapshotMetadata(index: 0, term: 0, confState: confState))
     }
 
+    /// A new member of a new group: the log holds the group's initial
+    /// membership as committed entries (see `RaftNode.bootstrapEntries`), so
+    /// that members added later learn it by replication.
+    public convenience init(bootstrapping voters: [NodeID]) {
+        self.init()
+        let entries = RaftNode.bootstrapEntries(voters: voters)
+        append(entries)
+        setHardState(HardState(term: 1, vote: 0, commit: UInt64(entries.count)))
+    }
+
     // MARK: RaftStorage
 
     public func initialState() throws(RaftStorageError) -> (HardState, ConfState) {

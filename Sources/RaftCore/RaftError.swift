@@ -13,6 +13,8 @@ public enum RaftError: Error, Sendable, Hashable {
     case invalidConfChange
     /// The named node is not a member of the group.
     case unknownNode(NodeID)
+    /// The configuration cannot work; the text says why.
+    case invalidConfig(String)
     /// The storage could not answer.
     case storage(RaftStorageError)
 }
