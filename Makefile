@@ -19,7 +19,7 @@ test: deps
 	$(SWIFT) test --skip-build
 
 bench: deps
-	cd Benchmarks && $(SWIFT) run -c release raft-throughput
+	cd Benchmarks && $(SWIFT) run -c release RaftThroughput
 
 clean:
 	rm -rf .build

@@ -123,10 +123,12 @@ public struct Progress: Sendable {
         return updated
     }
 
-    /// Records that an append ending at `lastIndex` was sent (pipelining).
-    mutating func sentEntries(lastIndex: UInt64, bytes: UInt64) {
+    /// Records that an append of `count` entries ending at `lastIndex` was
+    /// sent. Only appends that carry entries take a slot of the window.
+    mutating func sentEntries(count: Int, lastIndex: UInt64, bytes: UInt64) {
         switch state {
         case .replicate:
+            guard count > 0 else { return }
             next = lastIndex + 1
             inflights.add(index: lastIndex, bytes: bytes)
         case .probe:

@@ -164,7 +164,7 @@ extension RaftNode {
         }
         if entries.isEmpty && !sendIfEmpty { return false }
         let bytes = entries.byteSize
-        progress[member]!.sentEntries(lastIndex: entries.last?.index ?? prevIndex, bytes: bytes)
+        progress[member]!.sentEntries(count: entries.count, lastIndex: entries.last?.index ?? prevIndex, bytes: bytes)
         send(Message(
             type: .append, to: member, logTerm: prevTerm, index: prevIndex,
             entries: entries, commit: log.committed

@@ -460,10 +460,16 @@ struct Simulation {
         for id in replicas.keys.sorted() where !replicas[id]!.isUp { start(id) }
         let bound = 400
         var payload: UInt64?
+        var proposedIn: UInt64 = 0
         for _ in 0..<bound {
             step()
             if !violations.isEmpty { return }
+            if let p = payload, appliedPayloadIndex[p] == nil, let leaderID = leaders.first,
+               replicas[leaderID]!.raft!.term > proposedIn {
+                payload = nil  // a later leader replaced it: a client would retry
+            }
             if payload == nil, let leaderID = leaders.first {
+                proposedIn = replicas[leaderID]!.raft!.term
                 let p = nextPayload
                 nextPayload += 1
                 if let position = try? replicas[leaderID]!.raft!.propose(withUnsafeBytes(of: p.littleEndian) { Array($0) }) {

@@ -1,1 +1,0 @@
-print("raft-throughput: arrives with the RaftNode")

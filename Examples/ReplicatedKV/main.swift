@@ -1,1 +1,0 @@
-print("ReplicatedKV: arrives with the RaftNode")
