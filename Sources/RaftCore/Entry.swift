@@ -79,7 +79,8 @@ public struct ConfState: Sendable, Hashable {
     /// The number of voters that make a majority.
     public var quorum: Int { voters.count / 2 + 1 }
 
-    /// The membership after `change`, or a reason it cannot apply.
+    /// The membership after `change`. Adding a voter that is a learner
+    /// promotes it; adding a learner that is a voter demotes it.
     public func applying(_ change: ConfChange) -> ConfState {
         var voters = Set(self.voters)
         var learners = Set(self.learners)

@@ -84,6 +84,6 @@ public struct Message: Sendable, Hashable {
         self.snapshot = snapshot
     }
 
-    /// Whether the message belongs to elections (and so is never sent to a learner's benefit).
+    /// Whether the message asks for a vote or a pre-vote.
     public var isVoteRequest: Bool { type == .vote || type == .preVote }
 }

@@ -51,6 +51,8 @@ struct Simulation {
     /// Proposals whose proposer applied them: acknowledged to the client.
     var pending: [UInt64: (node: NodeID, position: LogPosition)] = [:]
     var acknowledged: [UInt64: LogPosition] = [:]
+    /// index → the payload acknowledged there: every replica must apply exactly it.
+    var acknowledgedAt: [UInt64: UInt64] = [:]
     var maxAcknowledgedIndex: UInt64 = 0
     /// Read context → highest acknowledged index when the read was requested.
     var reads: [UInt64: UInt64] = [:]
@@ -386,9 +388,13 @@ struct Simulation {
             violations.append("payload \(payload) applied twice, at \(at) and \(entry.index)")
         }
         appliedPayloadIndex[payload] = entry.index
+        if let promised = acknowledgedAt[entry.index], promised != payload {
+            violations.append("replica \(id) applied payload \(payload) at \(entry.index), where payload \(promised) was acknowledged")
+        }
         if let proposal = pending[payload], proposal.node == id, proposal.position == LogPosition(index: entry.index, term: entry.term) {
             pending[payload] = nil
             acknowledged[payload] = proposal.position
+            acknowledgedAt[entry.index] = payload
             maxAcknowledgedIndex = max(maxAcknowledgedIndex, entry.index)
         }
     }
