@@ -67,6 +67,7 @@ let package = Package(
         .executableTarget(name: "ReplicatedKV", dependencies: ["RaftCore"], path: "Examples/ReplicatedKV", swiftSettings: strict),
 
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: optimized),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "RaftCore"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,269 @@
+import RaftCore
+
+/// Why a replicated write or read did not complete.
+public enum RaftDriverError: Error, Sendable, Equatable {
+    /// This server does not lead; `leader` is the one it knows of (0 if none).
+    case notLeader(leader: NodeID)
+    /// Too much is waiting to commit; retry after `retryAfterMilliseconds`.
+    case overloaded(retryAfterMilliseconds: Int)
+    /// The entry was replaced by a new leader's before it committed; it may be retried.
+    case dropped
+    /// The log could not be written; this server stops accepting writes. The text says why.
+    case storageFailed(String)
+    /// The driver was stopped.
+    case stopped
+    /// RaftCore refused the request; the text says why.
+    case rejected(String)
+}
+
+/// Runs one RaftCore replica: ticks it, feeds it messages and proposals, and
+/// carries out each `Ready` (persist, send, apply, advance).
+///
+/// Proposals that arrive while a Ready is being persisted are appended
+/// together by the next one: they share one fsync and one append message.
+public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
+    public typealias Output = StateMachine.Output
+
+    private var raft: RaftNode
+    private let persistence: any RaftPersistence
+    private let sender: any RaftMessageSender
+    private let stateMachine: StateMachine
+    private let snapshotEvery: UInt64
+
+    private var proposalWaiters: [UInt64: (term: UInt64, continuation: CheckedContinuation<Output?, any Error>)] = [:]
+    private var readWaiters: [[UInt8]: CheckedContinuation<Void, any Error>] = [:]
+    /// Reads whose index is known, waiting for the state machine to reach it.
+    private var readsAwaitingApply: [(index: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var nextReadID: UInt64 = 0
+    private var readyScheduled = false
+    private var failure: RaftDriverError?
+    private var lastSnapshotIndex: UInt64 = 0
+
+    /// - Parameter snapshotEvery: take a snapshot and compact after this many applied entries.
+    public init(
+        config: RaftConfig, persistence: any RaftPersistence, sender: any RaftMessageSender,
+        stateMachine: StateMachine, snapshotEvery: UInt64 = 10_000
+    ) throws {
+        let snapshot = try persistence.raftStorage.snapshot()
+        if !snapshot.isEmpty { try stateMachine.restore(snapshot.data) }
+        var config = config
+        config.applied = snapshot.metadata.index
+        raft = try RaftNode(config: config, storage: persistence.raftStorage)
+        self.persistence = persistence
+        self.sender = sender
+        self.stateMachine = stateMachine
+        self.snapshotEvery = snapshotEvery
+        lastSnapshotIndex = snapshot.metadata.index
+    }
+
+    // MARK: Status
+
+    public struct Status: Sendable, Equatable {
+        public var id: NodeID
+        public var role: RaftRole
+        public var leader: NodeID
+        public var term: UInt64
+        public var commitIndex: UInt64
+        public var appliedIndex: UInt64
+        public var lastIndex: UInt64
+        /// The index of the latest snapshot: the log before it is compacted.
+        public var snapshotIndex: UInt64
+        public var voters: [NodeID]
+        public var learners: [NodeID]
+    }
+
+    public var status: Status {
+        Status(
+            id: raft.id, role: raft.role, leader: raft.leader, term: raft.term,
+            commitIndex: raft.commitIndex, appliedIndex: raft.appliedIndex, lastIndex: raft.lastIndex,
+            snapshotIndex: lastSnapshotIndex, voters: raft.confState.voters, learners: raft.confState.learners
+        )
+    }
+
+    // MARK: Inputs
+
+    /// Advances logical time; call every tick interval.
+    public func tick() {
+        raft.tick()
+        scheduleReady()
+    }
+
+    /// Hands over messages received from peers.
+    public func receive(_ messages: [Message]) {
+        for message in messages { raft.step(message) }
+        scheduleReady()
+    }
+
+    /// Replicates `command`; returns the state machine's output once it is
+    /// committed and applied here (nil if this replica restored a snapshot past it).
+    public func propose(_ command: [UInt8]) async throws -> Output? {
+        if let failure { throw failure }
+        let position: LogPosition
+        do {
+            position = try raft.propose(command)
+        } catch {
+            throw Self.translate(error)
+        }
+        scheduleReady()
+        return try await withCheckedThrowingContinuation { continuation in
+            proposalWaiters[position.index] = (position.term, continuation)
+        }
+    }
+
+    /// Returns once this replica's state reflects every write acknowledged
+    /// before the call (ReadIndex): a linearizable read may follow.
+    public func linearizableBarrier() async throws {
+        if let failure { throw failure }
+        nextReadID += 1
+        let context = withUnsafeBytes(of: nextReadID.littleEndian) { Array($0) } + withUnsafeBytes(of: raft.id.littleEndian) { Array($0) }
+        do {
+            try raft.readIndex(context: context)
+        } catch {
+            throw Self.translate(error)
+        }
+        scheduleReady()
+        try await withCheckedThrowingContinuation { continuation in
+            readWaiters[context] = continuation
+        }
+    }
+
+    /// Proposes a membership change and waits for it to be applied here.
+    public func changeMembership(_ change: ConfChange) async throws {
+        if let failure { throw failure }
+        let position: LogPosition
+        do {
+            position = try raft.proposeConfChange(change)
+        } catch {
+            throw Self.translate(error)
+        }
+        scheduleReady()
+        _ = try await withCheckedThrowingContinuation { continuation in
+            proposalWaiters[position.index] = (position.term, continuation)
+        }
+    }
+
+    /// Starts handing leadership to `target` (or the most up-to-date voter).
+    public func transferLeadership(to target: NodeID?) throws {
+        do {
+            try raft.transferLeadership(to: target)
+        } catch {
+            throw Self.translate(error)
+        }
+        scheduleReady()
+    }
+
+    /// Fails every waiter; the driver accepts nothing more.
+    public func stop() {
+        fail(.stopped)
+    }
+
+    // MARK: The Ready loop
+
+    private func scheduleReady() {
+        guard !readyScheduled, failure == nil else { return }
+        readyScheduled = true
+        Task { self.drainReady() }
+    }
+
+    private func drainReady() {
+        readyScheduled = false
+        while failure == nil && raft.hasReady {
+            let ready = raft.ready()
+            do {
+                try persistence.persist(snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState, sync: ready.mustSync)
+            } catch {
+                fail(.storageFailed("\(error)"))
+                return
+            }
+            if !ready.messages.isEmpty { sender.send(ready.messages) }
+            if let snapshot = ready.snapshot {
+                do {
+                    try stateMachine.restore(snapshot.data)
+                } catch {
+                    fail(.storageFailed("snapshot at \(snapshot.metadata.index) could not be restored: \(error)"))
+                    return
+                }
+                lastSnapshotIndex = snapshot.metadata.index
+                settleProposals(coveredBy: snapshot.metadata.index)
+            }
+            for entry in ready.committedEntries { apply(entry) }
+            for read in ready.readStates {
+                if let waiter = readWaiters.removeValue(forKey: read.context) {
+                    readsAwaitingApply.append((read.index, waiter))
+                }
+            }
+            raft.advance(ready)
+            releaseReads()
+            if ready.softState.map({ $0.role != .leader }) == true { failReadsOnLeadershipLoss() }
+            maybeSnapshot()
+        }
+    }
+
+    private func apply(_ entry: Entry) {
+        let waiter = proposalWaiters.removeValue(forKey: entry.index)
+        var output: Output?
+        if entry.kind == .normal && !entry.data.isEmpty {
+            output = stateMachine.apply(entry)
+        }
+        guard let waiter else { return }
+        if waiter.term == entry.term {
+            waiter.continuation.resume(returning: output)
+        } else {
+            waiter.continuation.resume(throwing: RaftDriverError.dropped)
+        }
+    }
+
+    private func releaseReads() {
+        let applied = raft.appliedIndex
+        readsAwaitingApply.removeAll { read in
+            guard read.index <= applied else { return false }
+            read.continuation.resume()
+            return true
+        }
+    }
+
+    /// Pending reads were addressed to a leadership that ended: fail them so callers retry.
+    private func failReadsOnLeadershipLoss() {
+        for (_, waiter) in readWaiters { waiter.resume(throwing: RaftDriverError.notLeader(leader: raft.leader)) }
+        readWaiters = [:]
+    }
+
+    /// Proposals at or below a restored snapshot were applied within it; their outputs are unknown.
+    private func settleProposals(coveredBy index: UInt64) {
+        for (waiting, waiter) in proposalWaiters where waiting <= index {
+            proposalWaiters[waiting] = nil
+            waiter.continuation.resume(returning: nil)
+        }
+    }
+
+    private func maybeSnapshot() {
+        let applied = raft.appliedIndex
+        guard applied >= lastSnapshotIndex + snapshotEvery, let conf = raft.confState(atIndex: applied) else { return }
+        do {
+            try persistence.snapshotAndCompact(index: applied, confState: conf, data: stateMachine.snapshot())
+            lastSnapshotIndex = applied
+        } catch {
+            fail(.storageFailed("snapshot at \(applied) failed: \(error)"))
+        }
+    }
+
+    private func fail(_ error: RaftDriverError) {
+        if failure == nil { failure = error }
+        for (_, waiter) in proposalWaiters { waiter.continuation.resume(throwing: error) }
+        proposalWaiters = [:]
+        for (_, waiter) in readWaiters { waiter.resume(throwing: error) }
+        readWaiters = [:]
+        for read in readsAwaitingApply { read.continuation.resume(throwing: error) }
+        readsAwaitingApply = []
+    }
+
+    static func translate(_ error: RaftError) -> RaftDriverError {
+        switch error {
+        case let .notLeader(leader): .notLeader(leader: leader)
+        case .proposalQueueFull: .overloaded(retryAfterMilliseconds: 50)
+        case let .leadershipTransferInProgress(to): .notLeader(leader: to)
+        case let .storage(storageError): .storageFailed("\(storageError)")
+        default: .rejected("\(error)")
+        }
+    }
+}

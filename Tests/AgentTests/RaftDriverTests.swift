@@ -1,0 +1,147 @@
+import Synchronization
+import Testing
+import RaftCore
+@testable import Agent
+
+/// A counter replicated by Raft: each command adds its first byte.
+final class Counter: ReplicatedStateMachine, @unchecked Sendable {
+    var total: UInt64 = 0
+
+    func apply(_ entry: Entry) -> UInt64 {
+        total += UInt64(entry.data[0])
+        return total
+    }
+
+    func snapshot() -> [UInt8] { withUnsafeBytes(of: total.littleEndian) { Array($0) } }
+
+    func restore(_ data: [UInt8]) throws {
+        total = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
+    }
+}
+
+/// Drivers in one process, wired by an in-memory network that can cut a node off.
+final class LocalNetwork: Sendable {
+    let drivers = Mutex<[NodeID: RaftDriver<Counter>]>([:])
+    let cut = Mutex<Set<NodeID>>([])
+
+    struct Sender: RaftMessageSender {
+        let network: LocalNetwork
+        func send(_ messages: [Message]) { network.deliver(messages) }
+    }
+
+    func deliver(_ messages: [Message]) {
+        let isolated = cut.withLock { $0 }
+        var byTarget: [NodeID: [Message]] = [:]
+        for m in messages where !isolated.contains(m.from) && !isolated.contains(m.to) {
+            byTarget[m.to, default: []].append(m)
+        }
+        let targets = drivers.withLock { $0 }
+        for (to, batch) in byTarget {
+            guard let driver = targets[to] else { continue }
+            Task { await driver.receive(batch) }
+        }
+    }
+}
+
+@Suite struct RaftDriverTests {
+    /// Starts three drivers ticking every 5 ms; returns them with their tick tasks.
+    static func cluster(snapshotEvery: UInt64 = 10_000) throws -> (LocalNetwork, [NodeID: RaftDriver<Counter>], [Task<Void, Never>]) {
+        let network = LocalNetwork()
+        var drivers: [NodeID: RaftDriver<Counter>] = [:]
+        for id: NodeID in [1, 2, 3] {
+            var config = RaftConfig(id: id, seed: 99)
+            config.electionTick = 10
+            drivers[id] = try RaftDriver(
+                config: config, persistence: InMemoryRaftPersistence(bootstrapping: [1, 2, 3]),
+                sender: LocalNetwork.Sender(network: network), stateMachine: Counter(), snapshotEvery: snapshotEvery
+            )
+        }
+        network.drivers.withLock { $0 = drivers }
+        let ticks = drivers.values.map { driver in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(5))
+                    await driver.tick()
+                }
+            }
+        }
+        return (network, drivers, ticks)
+    }
+
+    static func awaitLeader(_ drivers: [NodeID: RaftDriver<Counter>], excluding: Set<NodeID> = []) async -> NodeID {
+        while true {
+            for (id, driver) in drivers where !excluding.contains(id) {
+                if await driver.status.role == .leader { return id }
+            }
+            await Task.yield()
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    @Test func writesThroughTheLeaderReturnTheirOutput() async throws {
+        let (_, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        var last: UInt64?
+        for _ in 0..<20 { last = try await drivers[leader]!.propose([5]) }
+        #expect(last == 100)
+    }
+
+    @Test func aFollowerRefusesWritesNamingTheLeader() async throws {
+        let (_, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        _ = try await drivers[leader]!.propose([1])  // every replica now knows the leader
+        let follower = drivers.keys.first { $0 != leader }!
+        while await drivers[follower]!.status.leader != leader { try await Task.sleep(for: .milliseconds(5)) }
+        await #expect(throws: RaftDriverError.notLeader(leader: leader)) {
+            try await drivers[follower]!.propose([1])
+        }
+    }
+
+    @Test func concurrentProposalsShareAppends() async throws {
+        let (_, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        let driver = drivers[leader]!
+        let before = await driver.status.lastIndex
+        try await withThrowingTaskGroup(of: UInt64?.self) { group in
+            for _ in 0..<200 { group.addTask { try await driver.propose([1]) } }
+            for try await _ in group {}
+        }
+        #expect(await driver.status.lastIndex == before + 200)
+    }
+
+    @Test func aFollowerReadSeesEveryAcknowledgedWrite() async throws {
+        let (_, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        for _ in 0..<10 { _ = try await drivers[leader]!.propose([3]) }
+        let acknowledgedThrough = await drivers[leader]!.status.appliedIndex
+        let follower = drivers.keys.first { $0 != leader }!
+        try await drivers[follower]!.linearizableBarrier()
+        #expect(await drivers[follower]!.status.appliedIndex >= acknowledgedThrough)
+    }
+
+    @Test func aNewLeaderTakesOverWhenTheLeaderIsCutOff() async throws {
+        let (network, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let first = await Self.awaitLeader(drivers)
+        _ = try await drivers[first]!.propose([7])
+        network.cut.withLock { $0 = [first] }
+        let second = await Self.awaitLeader(drivers, excluding: [first])
+        #expect(second != first)
+        let total = try await drivers[second]!.propose([1])
+        #expect(total == 8, "the acknowledged write survived the change of leader")
+    }
+
+    @Test func snapshotsCompactTheLogAndKeepTheState() async throws {
+        let (_, drivers, ticks) = try Self.cluster(snapshotEvery: 16)
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        var last: UInt64?
+        for _ in 0..<50 { last = try await drivers[leader]!.propose([2]) }
+        #expect(last == 100)
+        #expect(await drivers[leader]!.status.snapshotIndex >= 48)
+    }
+}
