@@ -16,6 +16,11 @@ run: deps
 ## test: build and pass every test
 test: deps
 	$(SWIFT) build --build-tests
+	@# A private Docker engine for the Executor's docker tests; one this started stops on any exit.
+	scripts/dockerd-test.sh status || started=1; \
+	trap '[ -z "$$started" ] || scripts/dockerd-test.sh stop' EXIT; \
+	if scripts/dockerd-test.sh start; then export CARAVAN_TEST_DOCKER_SOCKET="$$(scripts/dockerd-test.sh socket)"; \
+	else echo "make test: dockerd did not start; the docker driver tests will be skipped"; fi; \
 	$(SWIFT) test --skip-build
 
 bench: deps

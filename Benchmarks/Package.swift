@@ -16,6 +16,23 @@ let package = Package(
             name: "RaftThroughput",
             dependencies: [.product(name: "RaftCore", package: "Caravan")]
         ),
+        .executableTarget(
+            name: "DriverLatency",
+            dependencies: [.product(name: "Executor", package: "Caravan")],
+            exclude: ["empty.wat"]
+        ),
+        .executableTarget(
+            name: "StorageThroughput",
+            dependencies: [.product(name: "Storage", package: "Caravan"), .product(name: "RaftCore", package: "Caravan")]
+        ),
+        .executableTarget(
+            name: "TransportThroughput",
+            dependencies: [.product(name: "Transport", package: "Caravan"), .product(name: "RaftCore", package: "Caravan")]
+        ),
+        .executableTarget(
+            name: "SchedulerPlacement",
+            dependencies: [.product(name: "Scheduler", package: "Caravan"), .product(name: "Model", package: "Caravan")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
     pkg-config
     librocksdb-dev   # Storage: the durable Raft log and node-local KV
+    docker.io        # Executor tests: a private Docker engine (scripts/dockerd-test.sh)
+    busybox-static   # Executor tests: the rootfs of the caravan-test/busybox:1 image
 )
 
 missing=()

@@ -1,15 +1,12 @@
 import ArgumentParser
 
-/// `caravan`: the command-line client. Its commands arrive with issue 8.
+/// `caravan`: the command-line client.
 @main
-struct CaravanCLI: ParsableCommand {
+struct CaravanCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caravan",
         abstract: "The Caravan command-line client.",
-        discussion: "The job, node and operator commands are not built yet; see the README's roadmap."
+        discussion: "The job, node and operator commands are not built yet; see the README's roadmap.",
+        subcommands: [TLSCommand.self]
     )
-
-    func run() throws {
-        throw ValidationError("no commands are available yet")
-    }
 }

@@ -1,4 +1,8 @@
-/// Executor defines the `TaskDriver` protocol and the built-in exec, Docker and
-/// WASM drivers. They arrive with issue 7; until then the module holds only
-/// this description.
+/// Executor runs tasks on a node behind one protocol, ``TaskDriver``: the
+/// built-in ``ExecDriver`` (host processes), ``DockerDriver`` (containers through
+/// the Docker Engine API) and ``WasmDriver`` (WASI modules in WasmKit), and any
+/// custom driver registered in a ``DriverRegistry``. Tasks are described by the
+/// driver-neutral ``TaskSpec``, run in a ``TaskDirectory``, log to rotating files
+/// (``LogRotator``, ``LogReader``) and are reattached after an agent restart from
+/// their ``TaskHandle``. Executor knows nothing of Raft or of the job model.
 public enum Executor {}

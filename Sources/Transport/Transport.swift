@@ -1,4 +1,11 @@
-/// Transport owns Caravan's wire: protobuf messages, gRPC services with mutual
-/// TLS, and per-peer connection management. Its services arrive with issue 5;
-/// until then the module holds only this description.
+/// Transport owns Caravan's wire: the protobuf messages and gRPC services
+/// generated from `Protos/` (in `Generated/`), the mapping between RaftCore's
+/// values and their wire form, mutual TLS with role-bearing certificates, a
+/// certificate authority for issuing them, and per-peer Raft connections.
+///
+/// Entry points:
+/// - ``PeerTransport``: sends Raft messages to peers, batched, with a priority lane.
+/// - ``RaftService`` and ``RaftServer``: receive them.
+/// - ``TLSFiles`` / ``TransportSecurityConfiguration``: mTLS for every port.
+/// - ``CertificateAuthority``: `caravan tls ca create` / `caravan tls cert create`.
 public enum Transport {}

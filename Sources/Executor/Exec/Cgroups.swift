@@ -1,0 +1,181 @@
+import Foundation
+
+/// What the host's cgroups let the exec driver enforce.
+struct CgroupSupport: Sendable, Hashable {
+    enum Version: String, Sendable, Codable {
+        case v1, v2, none
+    }
+
+    var version: Version
+    /// Parent directories task cgroups go in, by controller (`memory`, `cpu`,
+    /// `cpuacct`); for v2 one entry, `unified`.
+    var parents: [String: String]
+    /// Why limits are not enforced, when they are not.
+    var reason: String?
+
+    var enforcesMemory: Bool { parents["memory"] != nil || parents["unified"] != nil }
+    var enforcesCPU: Bool { parents["cpu"] != nil || parents["unified"] != nil }
+
+    /// Probes the host: cgroup v2 when `/sys/fs/cgroup` is a unified hierarchy with
+    /// the memory and cpu controllers, else v1's memory and cpu hierarchies,
+    /// each only when a directory can be created in it.
+    static func detect(root: String = "/sys/fs/cgroup", prefix: String = "caravan") -> CgroupSupport {
+        let fm = FileManager.default
+        if let controllers = try? String(contentsOfFile: root + "/cgroup.controllers", encoding: .utf8) {
+            let available = Set(controllers.split(whereSeparator: \.isWhitespace).map(String.init))
+            guard available.contains("memory"), available.contains("cpu") else {
+                return CgroupSupport(version: .none, parents: [:], reason: "cgroup v2 without the memory and cpu controllers")
+            }
+            let parent = root + "/" + prefix
+            do {
+                try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                try? "+memory +cpu".write(toFile: root + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
+                try "+memory +cpu".write(toFile: parent + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
+                return CgroupSupport(version: .v2, parents: ["unified": parent], reason: nil)
+            } catch {
+                return CgroupSupport(version: .none, parents: [:], reason: "cgroup v2 at \(root) is not writable: \(error.localizedDescription)")
+            }
+        }
+        var parents: [String: String] = [:]
+        var problems: [String] = []
+        for controller in ["memory", "cpu", "cpuacct"] {
+            let hierarchy = root + "/" + controller
+            guard fm.fileExists(atPath: hierarchy + "/cgroup.procs") else {
+                problems.append("no \(controller) hierarchy")
+                continue
+            }
+            let parent = hierarchy + "/" + prefix
+            do {
+                try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                parents[controller] = parent
+            } catch {
+                problems.append("\(hierarchy) is not writable")
+            }
+        }
+        if parents["memory"] == nil && parents["cpu"] == nil {
+            return CgroupSupport(version: .none, parents: [:], reason: problems.joined(separator: "; "))
+        }
+        return CgroupSupport(version: .v1, parents: parents, reason: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// Creates the cgroups of one task and sets its limits.
+    func create(taskID: String, resources: TaskResources) throws -> TaskCgroup {
+        let name = taskID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
+        var group = TaskCgroup(version: version, directories: [:])
+        let fm = FileManager.default
+        for (controller, parent) in parents {
+            let directory = parent + "/" + String(name)
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            group.directories[controller] = directory
+        }
+        switch version {
+        case .v2:
+            if let memory = resources.memoryBytes, let dir = group.directories["unified"] {
+                try TaskCgroup.write("\(memory)", to: dir + "/memory.max")
+                try? TaskCgroup.write("0", to: dir + "/memory.swap.max")
+            }
+            if let cores = resources.cpuCores, let dir = group.directories["unified"] {
+                try TaskCgroup.write("\(max(1000, Int(cores * 100_000))) 100000", to: dir + "/cpu.max")
+            }
+        case .v1:
+            if let memory = resources.memoryBytes, let dir = group.directories["memory"] {
+                try TaskCgroup.write("\(memory)", to: dir + "/memory.limit_in_bytes")
+                try? TaskCgroup.write("\(memory)", to: dir + "/memory.memsw.limit_in_bytes")
+            }
+            if let cores = resources.cpuCores, let dir = group.directories["cpu"] {
+                try TaskCgroup.write("100000", to: dir + "/cpu.cfs_period_us")
+                try TaskCgroup.write("\(max(1000, Int(cores * 100_000)))", to: dir + "/cpu.cfs_quota_us")
+            }
+        case .none:
+            break
+        }
+        return group
+    }
+}
+
+/// The cgroups of one task (one directory per v1 controller, or one v2 directory).
+struct TaskCgroup: Sendable, Hashable, Codable {
+    var version: CgroupSupport.Version
+    var directories: [String: String]
+
+    /// Moves `pid` into every cgroup of the task.
+    func add(pid: Int32) throws {
+        for directory in directories.values {
+            try Self.write("\(pid)", to: directory + "/cgroup.procs")
+        }
+    }
+
+    /// Every process in the task's cgroups.
+    var pids: [Int32] {
+        guard let directory = directories["unified"] ?? directories["memory"] ?? directories["cpu"],
+            let text = try? String(contentsOfFile: directory + "/cgroup.procs", encoding: .utf8)
+        else { return [] }
+        return text.split(whereSeparator: \.isNewline).compactMap { Int32($0) }
+    }
+
+    /// Whether the kernel OOM-killed a process of the task.
+    var oomKilled: Bool {
+        let file: String
+        switch version {
+        case .v2: file = (directories["unified"] ?? "") + "/memory.events"
+        case .v1: file = (directories["memory"] ?? "") + "/memory.oom_control"
+        case .none: return false
+        }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return false }
+        for line in text.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, parts[0] == "oom_kill", let count = Int(parts[1]) { return count > 0 }
+        }
+        return false
+    }
+
+    /// Memory in use (and the peak, on v1), when the cgroups account for it.
+    var memory: (current: Int, peak: Int?)? {
+        switch version {
+        case .v2:
+            guard let dir = directories["unified"], let current = Self.readInt(dir + "/memory.current") else { return nil }
+            return (current, Self.readInt(dir + "/memory.peak"))
+        case .v1:
+            guard let dir = directories["memory"], let current = Self.readInt(dir + "/memory.usage_in_bytes") else { return nil }
+            return (current, Self.readInt(dir + "/memory.max_usage_in_bytes"))
+        case .none:
+            return nil
+        }
+    }
+
+    /// CPU time used, when the cgroups account for it.
+    var cpuTime: Duration? {
+        switch version {
+        case .v2:
+            guard let dir = directories["unified"],
+                let text = try? String(contentsOfFile: dir + "/cpu.stat", encoding: .utf8),
+                let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("usage_usec ") }),
+                let usec = Int64(line.split(separator: " ")[1])
+            else { return nil }
+            return .microseconds(usec)
+        case .v1:
+            guard let dir = directories["cpuacct"], let nanos = Self.readInt(dir + "/cpuacct.usage") else { return nil }
+            return .nanoseconds(nanos)
+        case .none:
+            return nil
+        }
+    }
+
+    /// Removes the task's cgroups (they must hold no process).
+    func remove() {
+        for directory in directories.values { rmdir(directory) }
+    }
+
+    static func write(_ value: String, to path: String) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { try? handle.close() }
+        try handle.write(contentsOf: Data(value.utf8))
+    }
+
+    static func readInt(_ path: String) -> Int? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

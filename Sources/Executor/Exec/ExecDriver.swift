@@ -1,0 +1,313 @@
+import Foundation
+import Subprocess
+import Synchronization
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Runs a task as a process on the host (Nomad's `exec`/`raw_exec`).
+///
+/// - The task runs in its own session and process group, under a small `/bin/sh`
+///   supervisor that records its exit status in the task directory and keeps its
+///   log pipes open, so that the task survives an agent restart and
+///   ``recover(_:)`` can reattach to it (by pid and start time).
+/// - stdout and stderr go through named pipes to rotating files in `logs/`.
+/// - Memory and CPU limits are enforced through cgroups (v2, or v1's memory and
+///   cpu hierarchies) where the host lets the agent create them; the fingerprint
+///   attributes `driver.exec.memory_limit` and `driver.exec.cpu_limit` say
+///   `enforced` or `not enforced`.
+/// - Stopping signals the whole process group (and every process in the task's
+///   cgroups) with the kill signal, then `SIGKILL` after the kill timeout.
+/// - A task's `user` needs the agent to run as root.
+///
+/// Inputs are symbolic links in `inputs/`: read-only only as far as the host's
+/// file permissions make them (run the task as another `user` for that).
+public final class ExecDriver: TaskDriver {
+    /// `exec`.
+    public let name = "exec"
+
+    private let cgroups: CgroupSupport
+    private let tasks = Mutex<[String: ExecTask]>([:])
+
+    /// An exec driver; probes the host's cgroups once.
+    public init() {
+        self.cgroups = CgroupSupport.detect()
+    }
+
+    public func fingerprint() async -> DriverFingerprint {
+        var attributes = [
+            "driver.exec.cgroups": cgroups.version.rawValue,
+            "driver.exec.memory_limit": cgroups.enforcesMemory ? "enforced" : "not enforced",
+            "driver.exec.cpu_limit": cgroups.enforcesCPU ? "enforced" : "not enforced",
+        ]
+        if let reason = cgroups.reason { attributes["driver.exec.cgroups.note"] = reason }
+        guard FileManager.default.isExecutableFile(atPath: "/bin/sh") else {
+            return DriverFingerprint(driver: name, health: .unavailable(reason: "/bin/sh is missing"), attributes: attributes)
+        }
+        return DriverFingerprint(driver: name, health: .healthy, version: "1", attributes: attributes)
+    }
+
+    public func start(_ task: TaskSpec, in directory: TaskDirectory) async throws(TaskDriverError) -> TaskHandle {
+        let config = try ExecConfig(task.config)
+        let env = TaskEnvironment.variables(for: task, directory: directory, guestPaths: false)
+        let cwd = config.cwd.map { $0.hasPrefix("/") ? $0 : directory.root + "/" + $0 } ?? directory.root
+        let executable = try Self.resolve(config.command, path: env["PATH"] ?? TaskEnvironment.defaultPath, relativeTo: directory.root)
+        var options = PlatformOptions()
+        options.createSession = true
+        var owner: (uid: uid_t, gid: gid_t)?
+        if let user = task.user {
+            guard let entry = getpwnam(user) else { throw .invalidConfig(driver: name, reason: "unknown user \"\(user)\"") }
+            owner = (entry.pointee.pw_uid, entry.pointee.pw_gid)
+            options.userID = entry.pointee.pw_uid
+            options.groupID = entry.pointee.pw_gid
+            options.supplementaryGroups = [entry.pointee.pw_gid]
+        }
+
+        // The supervisor's state: exit status and log pipes.
+        let stateDirectory = directory.driverState + "/exec"
+        let pumps: [FIFOPump]
+        do {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: stateDirectory + "/exit")
+            var made: [FIFOPump] = []
+            for stream in ["stdout", "stderr"] {
+                let fifo = stateDirectory + "/\(stream).fifo"
+                if mkfifo(fifo, 0o600) != 0 && errno != EEXIST {
+                    throw TaskDriverError.startFailed(taskID: task.id, reason: "cannot create \(fifo): \(String(cString: strerror(errno)))")
+                }
+                if let owner { chown(fifo, owner.uid, owner.gid) }
+                let rotator = try LogRotator(directory: directory.logs, name: "\(task.name).\(stream)", policy: task.logs)
+                made.append(try FIFOPump(path: fifo, rotator: rotator))
+            }
+            pumps = made
+            if let owner {
+                for path in [stateDirectory, directory.root, directory.local, directory.outputs] { chown(path, owner.uid, owner.gid) }
+            }
+        } catch let error as TaskDriverError {
+            throw error
+        } catch {
+            throw .startFailed(taskID: task.id, reason: "cannot prepare \(stateDirectory): \(error)")
+        }
+
+        var cgroup: TaskCgroup?
+        if cgroups.version != .none {
+            do {
+                cgroup = try cgroups.create(taskID: task.id, resources: task.resources)
+            } catch {
+                for pump in pumps { pump.finish() }
+                throw .engineFailed(taskID: task.id, operation: "creating cgroups", reason: "\(error)")
+            }
+        }
+
+        // Start the supervisor; it waits for "go" until it is in the task's cgroups.
+        let started = ResultLatch<Result<Int32, TaskDriverError>>()
+        let exited = ResultLatch<(code: Int32, signal: Int32?)?>()
+        let arguments = ["-c", Self.supervisorScript, "caravan-exec", stateDirectory, executable] + config.args
+        let environment = Environment.custom(env.map { Array("\($0.key)=\($0.value)".utf8) })
+        let taskID = task.id
+        Task.detached { [cgroup] in
+            do {
+                let outcome = try await run(
+                    .path(FilePath("/bin/sh")),
+                    arguments: Arguments(arguments),
+                    environment: environment,
+                    workingDirectory: FilePath(cwd),
+                    platformOptions: options,
+                    input: .inputWriter,
+                    output: .discarded,
+                    error: .discarded
+                ) { execution in
+                    let pid = execution.processIdentifier.value
+                    var failure: TaskDriverError?
+                    do {
+                        try cgroup?.add(pid: pid)
+                    } catch {
+                        failure = .engineFailed(taskID: taskID, operation: "joining the task's cgroups", reason: "\(error)")
+                    }
+                    _ = try? await execution.standardInputWriter.write(failure == nil ? "go\n" : "no\n")
+                    try? await execution.standardInputWriter.finish()
+                    started.resolve(failure.map { .failure($0) } ?? .success(pid))
+                }
+                switch outcome.terminationStatus {
+                case .exited(let code): exited.resolve((code, nil))
+                case .signaled(let signal): exited.resolve((128 + signal, signal))
+                }
+            } catch {
+                started.resolve(.failure(.startFailed(taskID: taskID, reason: "\(error)")))
+                exited.resolve(nil)
+            }
+        }
+
+        let pid: Int32
+        switch await started.value() {
+        case .success(let value): pid = value
+        case .failure(let error):
+            _ = await exited.value()
+            for pump in pumps { pump.finish() }
+            cgroup?.remove()
+            throw error
+        }
+        let startTicks = ProcStat.read(pid)?.startTicks ?? 0
+        let state = ExecHandleState(pid: pid, startTicks: startTicks, stateDirectory: stateDirectory, cgroup: cgroup)
+        let handle: TaskHandle
+        do {
+            handle = TaskHandle(driver: name, spec: task, directory: directory, startedAt: Date(), state: try JSONValue(encoding: state))
+        } catch {
+            throw .startFailed(taskID: task.id, reason: "cannot encode the handle: \(error)")
+        }
+        let running = ExecTask(handle: handle, state: state, pumps: pumps)
+        tasks.withLock { $0[task.id] = running }
+        Task.detached {
+            let status = await exited.value()
+            running.finalize(supervisorStatus: status ?? (code: 128 + SIGKILL, signal: SIGKILL))
+        }
+        running.enforceDeadline { [weak self] in try? await self?.stop(handle) }
+        return handle
+    }
+
+    public func wait(_ handle: TaskHandle) async throws(TaskDriverError) -> TaskResult {
+        try await task(for: handle).result.value()
+    }
+
+    public func signal(_ handle: TaskHandle, _ signal: TaskSignal) async throws(TaskDriverError) {
+        try task(for: handle).send(signal)
+    }
+
+    public func stop(_ handle: TaskHandle) async throws(TaskDriverError) {
+        let running = try task(for: handle)
+        guard running.result.current == nil else { return }
+        running.send(handle.killSignal)
+        if await running.result.value(timeout: handle.killTimeout) == nil {
+            running.send(.kill, includingCgroup: true)
+        }
+        _ = await running.result.value()
+    }
+
+    public func stats(_ handle: TaskHandle) async throws(TaskDriverError) -> TaskStats {
+        let running = try task(for: handle)
+        if let cgroup = running.state.cgroup, let memory = cgroup.memory, let cpu = cgroup.cpuTime {
+            return TaskStats(cpuTime: cpu, memoryBytes: memory.current, peakMemoryBytes: memory.peak)
+        }
+        let members = ProcStat.members(ofSession: running.state.pid)
+        let ticks = members.reduce(0) { $0 + $1.cpuTicks }
+        let pages = members.reduce(0) { $0 + $1.residentPages }
+        return TaskStats(
+            cpuTime: .milliseconds(Int64(ticks) * 1000 / Int64(ProcStat.ticksPerSecond)),
+            memoryBytes: pages * ProcStat.pageSize
+        )
+    }
+
+    public func recover(_ handle: TaskHandle) async throws(TaskDriverError) {
+        try checkOwnership(of: handle)
+        if tasks.withLock({ $0[handle.taskID] }) != nil { return }
+        let state: ExecHandleState
+        do {
+            state = try handle.state.decode(as: ExecHandleState.self)
+        } catch {
+            throw .notRecoverable(taskID: handle.taskID, reason: "the handle's state is not an exec driver's: \(error)")
+        }
+        var pumps: [FIFOPump] = []
+        let probe = ExecTask(handle: handle, state: state, pumps: [])
+        if probe.isRunning {
+            do {
+                for stream in ["stdout", "stderr"] {
+                    let rotator = try LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).\(stream)", policy: handle.logs)
+                    pumps.append(try FIFOPump(path: state.stateDirectory + "/\(stream).fifo", rotator: rotator))
+                }
+            } catch {
+                for pump in pumps { pump.finish() }
+                throw .notRecoverable(taskID: handle.taskID, reason: "cannot reopen its log pipes: \(error)")
+            }
+        }
+        let running = ExecTask(handle: handle, state: state, pumps: pumps)
+        tasks.withLock { $0[handle.taskID] = running }
+        if probe.isRunning {
+            running.watchByPolling()
+            running.enforceDeadline { [weak self] in try? await self?.stop(handle) }
+        } else {
+            for stream in ["stdout", "stderr"] {
+                try? LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).\(stream)", policy: handle.logs).close()
+            }
+            running.finalize(supervisorStatus: nil)
+        }
+    }
+
+    public func destroy(_ handle: TaskHandle) async throws(TaskDriverError) {
+        let running = try task(for: handle)
+        if running.result.current == nil {
+            running.send(.kill, includingCgroup: true)
+            _ = await running.result.value()
+        }
+        if let cgroup = running.state.cgroup {
+            // The kernel frees a cgroup only once its last process is gone.
+            for _ in 0..<100 where !cgroup.pids.isEmpty {
+                for pid in cgroup.pids { kill(pid, SIGKILL) }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            cgroup.remove()
+        }
+        tasks.withLock { _ = $0.removeValue(forKey: handle.taskID) }
+    }
+
+    /// Lets go of every task without stopping it, for an agent that shuts down
+    /// and will ``recover(_:)`` its tasks when it comes back: log collection stops
+    /// between two reads, so nothing read is lost (unread output waits in the
+    /// task's pipe). The driver forgets the tasks.
+    public func detach() async {
+        let all = tasks.withLock { tasks -> [ExecTask] in
+            defer { tasks = [:] }
+            return Array(tasks.values)
+        }
+        for running in all where running.result.current == nil { running.detach() }
+    }
+
+    private func task(for handle: TaskHandle) throws(TaskDriverError) -> ExecTask {
+        try checkOwnership(of: handle)
+        guard let running = tasks.withLock({ $0[handle.taskID] }) else { throw .unknownTask(handle.taskID) }
+        return running
+    }
+
+    /// Finds the program to run: a path (absolute or relative to the task
+    /// directory) or a name in `path`.
+    static func resolve(_ command: String, path: String, relativeTo root: String) throws(TaskDriverError) -> String {
+        let fm = FileManager.default
+        func check(_ candidate: String) -> String? {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
+            return fm.isExecutableFile(atPath: candidate) ? candidate : nil
+        }
+        if command.contains("/") {
+            let candidate = command.hasPrefix("/") ? command : root + "/" + command
+            guard fm.fileExists(atPath: candidate) else { throw .executableNotFound(command, reason: "\(candidate) does not exist") }
+            guard let found = check(candidate) else { throw .executableNotFound(command, reason: "\(candidate) is not an executable file") }
+            return found
+        }
+        for directory in path.split(separator: ":") {
+            if let found = check("\(directory)/\(command)") { return found }
+        }
+        throw .executableNotFound(command, reason: "not found in PATH (\(path))")
+    }
+
+    /// The supervisor: `sh -c SCRIPT caravan-exec STATE_DIR PROGRAM ARGS...`.
+    ///
+    /// It holds both log pipes open read-write (no EPIPE while no agent reads),
+    /// waits for the agent's "go" (sent once it is in the task's cgroups), runs
+    /// the program with stdin from /dev/null and its output into the pipes,
+    /// outlives signals sent to the group long enough to record the exit status
+    /// (a trap's handler is reset in the program, so the program sees the
+    /// signal as usual), and exits with the program's status.
+    static let supervisorScript = #"""
+        d=$1; shift
+        exec 3<>"$d/stdout.fifo" 4<>"$d/stderr.fifo" || exit 125
+        IFS= read -r go || exit 125
+        [ "$go" = go ] || exit 125
+        trap : TERM INT QUIT HUP USR1 USR2
+        "$@" </dev/null >"$d/stdout.fifo" 2>"$d/stderr.fifo" 3>&- 4>&-
+        s=$?
+        echo "$s" >"$d/exit"
+        exit "$s"
+        """#
+}

@@ -1,0 +1,72 @@
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Moves what a task writes into a named pipe to a ``LogRotator``.
+///
+/// The pipe is opened read-write, so it never reports end-of-file while the
+/// task's writers come and go, and the task never gets `EPIPE` while no agent
+/// reads (the task's supervisor holds it open the same way). ``finish()``
+/// drains what is left once the task has ended.
+/// (`@unchecked`: a dispatch source is thread-safe but not marked `Sendable`; the other
+/// members are immutable.)
+final class FIFOPump: @unchecked Sendable {
+    private let fd: Int32
+    private let source: any DispatchSourceRead
+    private let queue: DispatchQueue
+    private let rotator: LogRotator
+
+    convenience init(path: String, rotator: LogRotator) throws {
+        let fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw TaskDriverError.engineFailed(taskID: path, operation: "opening the log pipe", reason: String(cString: strerror(errno)))
+        }
+        // A bigger pipe buffer keeps a chatty task going while no agent reads (1 MiB; best effort).
+        _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
+        self.init(fd: fd, rotator: rotator)
+    }
+
+    /// Pumps the read end `fd` of a pipe (which the pump then owns and sets non-blocking).
+    init(fd: Int32, rotator: LogRotator) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        self.fd = fd
+        self.rotator = rotator
+        self.queue = DispatchQueue(label: "caravan.exec.log")
+        self.source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        source.setEventHandler { [fd, rotator] in Self.drain(fd: fd, into: rotator) }
+        source.setCancelHandler { [fd] in close(fd) }
+        source.resume()
+    }
+
+    /// Stops reading without closing the stream: what the task writes from now
+    /// on stays in the pipe for the next agent (see ``ExecDriver/detach()``).
+    func detach() {
+        // On the pump's queue, so that no read is half-way to the log file.
+        queue.sync { source.cancel() }
+    }
+
+    /// Reads what is left, stops reading and closes the stream.
+    func finish() {
+        queue.sync { Self.drain(fd: fd, into: rotator) }
+        source.cancel()
+        rotator.close()
+    }
+
+    private static func drain(fd: Int32, into rotator: LogRotator) {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                buffer.withUnsafeBytes { rotator.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+@_spi(Fuzzing) import WasmKit
+import WasmKitWASI
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Runs a WASI preview1 module in-process with WasmKit.
+///
+/// - The guest gets the task's arguments and environment, and the task
+///   directory's mounts preopened at `/local`, `/secrets`, `/outputs` and
+///   `/inputs/<name>`. Read-only mounts refuse opening for writing, creating,
+///   truncating, renaming, linking and removing directly under them (`EROFS`);
+///   directories opened from them are not tracked further.
+/// - stdout and stderr go to rotating files in `logs/`.
+/// - `fuel` in the configuration bounds executed operators ("out of fuel");
+///   the task's memory limit bounds linear memory (growth beyond it fails).
+/// - The timeout and ``stop(_:)`` take effect at the guest's next WASI call
+///   (WasmKit has no asynchronous interrupt): a guest spinning without any WASI
+///   call is bounded only by its fuel.
+/// - The guest runs inside the agent, so it does not survive an agent restart:
+///   ``recover(_:)`` reports ``TaskDriverError/notRecoverable(taskID:reason:)``
+///   and the agent starts the task again.
+public final class WasmDriver: TaskDriver {
+    /// `wasm`.
+    public let name = "wasm"
+    private let tasks = Mutex<[String: WasmTask]>([:])
+
+    /// A wasm driver.
+    public init() {}
+
+    public func fingerprint() async -> DriverFingerprint {
+        DriverFingerprint(
+            driver: name, health: .healthy, version: "WasmKit 0.4.2",
+            attributes: ["driver.wasm.wasi": "preview1", "driver.wasm.fuel": "true", "driver.wasm.memory_limit": "enforced"]
+        )
+    }
+
+    public func start(_ task: TaskSpec, in directory: TaskDirectory) async throws(TaskDriverError) -> TaskHandle {
+        let config = try WasmConfig(task.config)
+        let path = config.module.hasPrefix("/") ? config.module : directory.root + "/" + config.module
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw .invalidModule(config.module, reason: "\(path) cannot be read")
+        }
+        let module: Module
+        do {
+            module = try parseWasm(bytes: [UInt8](bytes))
+        } catch {
+            throw .invalidModule(config.module, reason: "not a valid WebAssembly module: \(error)")
+        }
+        guard module.exports.contains(where: { $0.name == "_start" }) else {
+            throw .invalidModule(config.module, reason: "it exports no \"_start\" function (a WASI command module is needed)")
+        }
+
+        let streams: [(rotator: LogRotator, pipe: (read: Int32, write: Int32))]
+        do {
+            streams = try ["stdout", "stderr"].map { stream in
+                var fds: [Int32] = [0, 0]
+                guard pipe(&fds) == 0 else { throw TaskDriverError.startFailed(taskID: task.id, reason: "pipe: \(String(cString: strerror(errno)))") }
+                _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+                _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+                return (try LogRotator(directory: directory.logs, name: "\(task.name).\(stream)", policy: task.logs), (fds[0], fds[1]))
+            }
+        } catch let error as TaskDriverError {
+            throw error
+        } catch {
+            throw .startFailed(taskID: task.id, reason: "cannot open the log files: \(error)")
+        }
+        let pumps = streams.map { FIFOPump(fd: $0.pipe.read, rotator: $0.rotator) }
+        let handle = TaskHandle(driver: name, spec: task, directory: directory, startedAt: Date(), state: ["module": .string(path)])
+        let running = WasmTask(handle: handle, pumps: pumps)
+        let mounts = directory.guestMounts()
+        let environment = TaskEnvironment.variables(for: task, directory: directory, guestPaths: true)
+        let arguments = [(config.module as NSString).lastPathComponent] + config.args
+        let limits = WasmLimits(memoryBytes: task.resources.memoryBytes, fuel: config.fuel)
+        let stdoutFD = streams[0].pipe.write
+        let stderrFD = streams[1].pipe.write
+        // Guest code blocks its thread while it runs: give it one of its own.
+        let thread = Thread {
+            let outcome = WasmRunner.run(
+                module: module, arguments: arguments, environment: environment, mounts: mounts,
+                stdout: stdoutFD, stderr: stderrFD, limits: limits, control: running.control
+            )
+            close(stdoutFD)
+            close(stderrFD)
+            running.finish(outcome)
+        }
+        thread.name = "caravan-wasm-\(task.id)"
+        thread.stackSize = 8 << 20
+        tasks.withLock { $0[task.id] = running }
+        thread.start()
+        if let deadline = handle.deadline {
+            Task.detached {
+                let remaining = max(0, deadline.timeIntervalSinceNow)
+                if await running.result.value(timeout: .milliseconds(Int64(remaining * 1000))) == nil {
+                    running.control.cancel(reason: .timedOut)
+                }
+            }
+        }
+        return handle
+    }
+
+    public func wait(_ handle: TaskHandle) async throws(TaskDriverError) -> TaskResult {
+        try await task(for: handle).result.value()
+    }
+
+    public func signal(_ handle: TaskHandle, _ signal: TaskSignal) async throws(TaskDriverError) {
+        let running = try task(for: handle)
+        // A guest has no signal handlers: every terminating signal ends it.
+        if [TaskSignal.terminate, .kill, .interrupt, .hangup, .quit].contains(signal) {
+            running.control.cancel(reason: .signaled(signal))
+        }
+    }
+
+    public func stop(_ handle: TaskHandle) async throws(TaskDriverError) {
+        let running = try task(for: handle)
+        running.control.cancel(reason: .signaled(handle.killSignal))
+        _ = await running.result.value()
+    }
+
+    public func stats(_ handle: TaskHandle) async throws(TaskDriverError) -> TaskStats {
+        let running = try task(for: handle)
+        return TaskStats(cpuTime: running.control.elapsed, memoryBytes: running.control.memoryBytes)
+    }
+
+    public func recover(_ handle: TaskHandle) async throws(TaskDriverError) {
+        try checkOwnership(of: handle)
+        if tasks.withLock({ $0[handle.taskID] }) != nil { return }
+        throw .notRecoverable(
+            taskID: handle.taskID,
+            reason: "WebAssembly tasks run inside the agent and ended with it; start the task again"
+        )
+    }
+
+    public func destroy(_ handle: TaskHandle) async throws(TaskDriverError) {
+        let running = try task(for: handle)
+        running.control.cancel(reason: .signaled(.kill))
+        _ = await running.result.value()
+        tasks.withLock { _ = $0.removeValue(forKey: handle.taskID) }
+    }
+
+    private func task(for handle: TaskHandle) throws(TaskDriverError) -> WasmTask {
+        try checkOwnership(of: handle)
+        guard let running = tasks.withLock({ $0[handle.taskID] }) else { throw .unknownTask(handle.taskID) }
+        return running
+    }
+}
+
+/// One running guest.
+final class WasmTask: Sendable {
+    let handle: TaskHandle
+    let control = WasmControl()
+    let result = ResultLatch<TaskResult>()
+    private let pumps: [FIFOPump]
+
+    init(handle: TaskHandle, pumps: [FIFOPump]) {
+        self.handle = handle
+        self.pumps = pumps
+    }
+
+    func finish(_ result: TaskResult) {
+        for pump in pumps { pump.finish() }
+        self.result.resolve(result)
+    }
+}
+
+/// Limits of one guest.
+struct WasmLimits: Sendable {
+    var memoryBytes: Int?
+    var fuel: UInt64?
+}
+
+/// Shared between the guest's thread and the driver: cancellation and usage.
+final class WasmControl: Sendable {
+    enum Reason: Sendable, Equatable {
+        case timedOut
+        case signaled(TaskSignal)
+    }
+
+    private struct State {
+        var cancelled: Reason?
+        var memoryBytes = 0
+        var started = ContinuousClock.now
+    }
+
+    private let state = Mutex(State())
+
+    func cancel(reason: Reason) {
+        state.withLock { if $0.cancelled == nil { $0.cancelled = reason } }
+    }
+
+    var cancellation: Reason? { state.withLock { $0.cancelled } }
+    var memoryBytes: Int { state.withLock { $0.memoryBytes } }
+    var elapsed: Duration { ContinuousClock.now - state.withLock { $0.started } }
+
+    func recordMemory(_ bytes: Int) { state.withLock { $0.memoryBytes = bytes } }
+}
+
+/// Thrown from a WASI call to end a guest that was stopped or timed out.
+struct WasmCancelled: Error, CustomStringConvertible {
+    var reason: WasmControl.Reason
+    var description: String { "the task was stopped" }
+}
+
+/// Caps linear memory growth at a number of bytes.
+final class MemoryCap: ResourceLimiter {
+    let limit: Int
+    let control: WasmControl
+
+    init(limit: Int, control: WasmControl) {
+        self.limit = limit
+        self.control = control
+    }
+
+    func limitMemoryGrowth(to desired: Int) throws -> Bool {
+        guard desired <= limit else { return false }
+        control.recordMemory(desired)
+        return true
+    }
+
+    func limitTableGrowth(to desired: Int) throws -> Bool { true }
+}

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A Caravan data directory: its identity file (kind and format version), an
+/// exclusive lock held while it is open, the RocksDB database and the snapshot files.
+///
+/// Layout: `CARAVAN-STORAGE` (identity), `caravan.lock`, `rocksdb/`, `snapshots/`.
+final class DataDirectory: Sendable {
+    static let identityFileName = "CARAVAN-STORAGE"
+    static let lockFileName = "caravan.lock"
+    static let kind = "caravan-storage"
+
+    let path: String
+    /// The descriptor holding the flock, or -1 once released.
+    private let lockDescriptor: Mutex<Int32>
+
+    var databasePath: String { path + "/rocksdb" }
+    var snapshotsPath: String { path + "/snapshots" }
+
+    /// Opens (creating if needed) the directory and takes its lock. Refuses a
+    /// directory of another kind or a newer format before writing anything into it.
+    init(path: String) throws(StorageError) {
+        self.path = path
+        try Posix.makeDirectories(path)
+        let identityPath = path + "/" + Self.identityFileName
+        let isNew: Bool
+        if Posix.exists(identityPath) {
+            try Self.checkIdentity(at: identityPath, directory: path)
+            isNew = false
+        } else {
+            let others = try Posix.list(path).filter { $0 != Self.lockFileName }
+            guard others.isEmpty else {
+                let sample = others.prefix(3).joined(separator: ", ") + (others.count > 3 ? ", …" : "")
+                throw .notAStorageDirectory(directory: path, found: "\(others.count) file(s): \(sample)")
+            }
+            isNew = true
+        }
+        let descriptor = try Self.lock(path + "/" + Self.lockFileName, directory: path)
+        lockDescriptor = Mutex(descriptor)
+        do {
+            if isNew {
+                let identity = "kind: \(Self.kind)\nformat: \(Storage.formatVersion)\n"
+                try Posix.writeAtomically(Array(identity.utf8), to: identityPath)
+            }
+            try Posix.makeDirectories(snapshotsPath)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    deinit {
+        unlock()
+    }
+
+    /// Releases the lock (closing the descriptor releases the flock).
+    func unlock() {
+        lockDescriptor.withLock { descriptor in
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
+        }
+    }
+
+    private static func checkIdentity(at identityPath: String, directory: String) throws(StorageError) {
+        let text = String(decoding: try Posix.read(identityPath), as: UTF8.self)
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingSpaces
+            fields[key] = line[line.index(after: colon)...].trimmingSpaces
+        }
+        guard fields["kind"] == kind else {
+            throw .notAStorageDirectory(
+                directory: directory,
+                found: "an identity file of kind \(fields["kind"].map { "'\($0)'" } ?? "unknown"), expected '\(kind)'"
+            )
+        }
+        guard let format = fields["format"].flatMap({ Int($0) }) else {
+            throw .corrupted(path: identityPath, detail: "no readable format version")
+        }
+        guard format <= Storage.formatVersion else {
+            throw .newerFormat(directory: directory, found: format, supported: Storage.formatVersion)
+        }
+    }
+
+    /// Takes an exclusive `flock` on the lock file and records our pid in it.
+    private static func lock(_ lockPath: String, directory: String) throws(StorageError) -> Int32 {
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Posix.error(errno, path: lockPath, operation: "open lock file") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            let holder = (try? Posix.read(lockPath)).flatMap { Int32(String(decoding: $0, as: UTF8.self).trimmingSpaces) }
+            close(fd)
+            if code == EWOULDBLOCK { throw .locked(directory: directory, holderPID: holder) }
+            throw Posix.error(code, path: lockPath, operation: "lock")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        if ftruncate(fd, 0) == 0 {
+            try? Posix.writeAll(pid, to: fd, path: lockPath)
+        }
+        return fd
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }).reversed())
+    }
+}

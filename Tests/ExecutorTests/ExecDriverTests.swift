@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+@testable import Executor
+
+@Suite("exec driver")
+struct ExecDriverTests {
+    let driver = ExecDriver()
+
+    @Test("fingerprint is healthy and says what cgroups enforce")
+    func fingerprint() async {
+        let fingerprint = await driver.fingerprint()
+        #expect(fingerprint.isHealthy)
+        #expect(["enforced", "not enforced"].contains(fingerprint.attributes["driver.exec.memory_limit"]))
+        print("exec fingerprint: \(fingerprint.attributes.sorted(by: { $0.key < $1.key }))")
+    }
+
+    @Test("exit codes, stdout and stderr, env and working directory")
+    func exitCodeAndOutput() async throws {
+        let directory = try makeTaskDirectory()
+        var spec = shellTask(#"echo "out $GREETING"; echo "err in $(pwd)" >&2; exit 3"#)
+        spec.env = ["GREETING": "hello"]
+        let handle = try await driver.start(spec, in: directory)
+        let result = try await driver.wait(handle)
+        #expect(result.exitCode == 3)
+        #expect(result.signal == nil)
+        #expect(!result.timedOut)
+        #expect(handle.stdout.readText() == "out hello\n")
+        #expect(handle.stderr.readText() == "err in \(directory.root)\n")
+        #expect(handle.stdout.isComplete)
+        try await driver.destroy(handle)
+    }
+
+    @Test("output is followable while the task runs and rotated by size")
+    func followAndRotate() async throws {
+        let directory = try makeTaskDirectory()
+        let spec = shellTask(
+            #"i=0; while [ $i -lt 50 ]; do echo "line $i"; i=$((i+1)); done"#,
+            logs: LogPolicy(maxFileSize: 64, maxFiles: 4)
+        )
+        let handle = try await driver.start(spec, in: directory)
+        var followed: [UInt8] = []
+        for try await chunk in handle.stdout.chunks(follow: true, pollInterval: .milliseconds(5)) { followed += chunk }
+        let result = try await driver.wait(handle)
+        #expect(result.exitCode == 0)
+        let text = String(decoding: followed, as: UTF8.self)
+        #expect(text.hasSuffix("line 49\n"))
+        #expect(handle.stdout.fileIndices.count == 4)
+        #expect(handle.stdout.readAll().count <= 4 * 64)
+        try await driver.destroy(handle)
+    }
+
+    @Test("a missing binary is a clear error")
+    func missingBinary() async throws {
+        let directory = try makeTaskDirectory()
+        var spec = shellTask("true")
+        spec.config = ExecConfig(command: "/no/such/program").json
+        await #expect(throws: TaskDriverError.executableNotFound("/no/such/program", reason: "/no/such/program does not exist")) {
+            _ = try await driver.start(spec, in: directory)
+        }
+        spec.config = ExecConfig(command: "no-such-program-anywhere").json
+        let error = await #expect(throws: TaskDriverError.self) { _ = try await driver.start(spec, in: directory) }
+        #expect(error?.description.contains("not found in PATH") == true)
+        spec.config = ["args": ["x"]]
+        let invalid = await #expect(throws: TaskDriverError.self) { _ = try await driver.start(spec, in: directory) }
+        #expect(invalid?.description == "invalid exec driver configuration: \"command\" must be a non-empty string")
+    }
+
+    @Test("a task running past its timeout is stopped and reported as timed out")
+    func timeout() async throws {
+        let directory = try makeTaskDirectory()
+        let spec = shellTask("sleep 30", timeout: .milliseconds(300))
+        let handle = try await driver.start(spec, in: directory)
+        let (result, elapsed) = try await timed { try await driver.wait(handle) }
+        #expect(result.timedOut)
+        #expect(result.signal == .terminate)
+        #expect(elapsed < .seconds(5))
+        try await driver.destroy(handle)
+    }
+
+    @Test("stop escalates to SIGKILL for a task that ignores SIGTERM, and kills the whole tree")
+    func killEscalation() async throws {
+        let directory = try makeTaskDirectory()
+        let spec = shellTask(
+            #"trap '' TERM; (trap '' TERM; sleep 60) & echo $! > "$CARAVAN_LOCAL_DIR/child"; echo ready; while :; do sleep 1; done"#,
+            killTimeout: .milliseconds(300)
+        )
+        let handle = try await driver.start(spec, in: directory)
+        #expect(await eventually { handle.stdout.readText() == "ready\n" })
+        let child = try #require(Int32(String(contentsOfFile: directory.local + "/child", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let (_, elapsed) = try await timed { try await driver.stop(handle) }
+        let result = try await driver.wait(handle)
+        #expect(result.signal == .kill)
+        #expect(elapsed >= .milliseconds(300))
+        #expect(await eventually { ProcStat.read(child)?.isAlive != true })
+        try await driver.destroy(handle)
+    }
+
+    @Test("signal reaches the task; a task that handles SIGTERM exits by itself")
+    func gracefulStop() async throws {
+        let directory = try makeTaskDirectory()
+        let spec = shellTask(#"trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.05; done"#)
+        let handle = try await driver.start(spec, in: directory)
+        #expect(await eventually { handle.stdout.readText() == "ready\n" })
+        try await driver.stop(handle)
+        let result = try await driver.wait(handle)
+        #expect(result.exitCode == 7)
+        #expect(handle.stdout.readText() == "ready\nbye\n")
+        try await driver.destroy(handle)
+    }
+
+    @Test("stats report the task's memory and CPU")
+    func stats() async throws {
+        let directory = try makeTaskDirectory()
+        let handle = try await driver.start(shellTask("echo ready; sleep 30"), in: directory)
+        #expect(await eventually { handle.stdout.readText() == "ready\n" })
+        let stats = try await driver.stats(handle)
+        #expect(stats.memoryBytes > 0)
+        try await driver.stop(handle)
+        #expect(try await driver.wait(handle).signal == .terminate)
+        try await driver.destroy(handle)
+    }
+
+    @Test("the memory limit is enforced where cgroups allow it")
+    func memoryLimit() async throws {
+        let fingerprint = await driver.fingerprint()
+        guard fingerprint.attributes["driver.exec.memory_limit"] == "enforced" else {
+            print("exec memory limit test skipped: cgroups do not enforce memory here (\(fingerprint.attributes))")
+            return
+        }
+        let directory = try makeTaskDirectory()
+        let spec = shellTask(
+            "head -c 200000000 /dev/zero | tail -c 100000000 >/dev/null",
+            resources: TaskResources(memoryBytes: 32 << 20)
+        )
+        let handle = try await driver.start(spec, in: directory)
+        let result = try await driver.wait(handle)
+        #expect(result.oomKilled)
+        #expect(result.exitCode != 0)
+        try await driver.destroy(handle)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+@testable import Executor
+
+@Suite("exec driver: recover after an agent restart")
+struct ExecRecoverTests {
+    @Test("reattaches to a still-running task without starting it again, and sees its exit and output")
+    func reattach() async throws {
+        let directory = try makeTaskDirectory()
+        let spec = shellTask(
+            #"echo started >> "$CARAVAN_LOCAL_DIR/starts"; echo before; while [ ! -f "$CARAVAN_LOCAL_DIR/go" ]; do sleep 0.02; done; echo after; exit 4"#
+        )
+        let handle = try startInAnotherAgent(spec, in: directory)
+        // The agent that started it is gone; the task still runs.
+        let pid = try #require(handle.state["pid"]?.intValue)
+        #expect(ProcStat.read(Int32(pid))?.isAlive == true)
+
+        let driver = ExecDriver()
+        try await driver.recover(handle)
+        try await driver.recover(handle)  // idempotent
+        #expect(try await driver.stats(handle).memoryBytes > 0)
+        _ = FileManager.default.createFile(atPath: directory.local + "/go", contents: nil)
+        let result = try await driver.wait(handle)
+        #expect(result.exitCode == 4)
+        #expect(try String(contentsOfFile: directory.local + "/starts", encoding: .utf8) == "started\n")
+        #expect(handle.stdout.readText() == "before\nafter\n")
+        try await driver.destroy(handle)
+    }
+
+    @Test("a task that ended while no agent watched reports its recorded exit status")
+    func endedMeanwhile() async throws {
+        let directory = try makeTaskDirectory()
+        let handle = try startInAnotherAgent(shellTask("exit 9"), in: directory)
+        #expect(await eventually { FileManager.default.fileExists(atPath: directory.driverState + "/exec/exit") })
+        let driver = ExecDriver()
+        try await driver.recover(handle)
+        #expect(try await driver.wait(handle).exitCode == 9)
+        try await driver.destroy(handle)
+    }
+
+    @Test("a recovered task can be stopped, with kill escalation")
+    func stopAfterRecover() async throws {
+        let directory = try makeTaskDirectory()
+        let handle = try startInAnotherAgent(shellTask("trap '' TERM; while :; do sleep 0.05; done", killTimeout: .milliseconds(200)), in: directory)
+        let driver = ExecDriver()
+        try await driver.recover(handle)
+        try await driver.stop(handle)
+        #expect(try await driver.wait(handle).signal == .kill)
+        try await driver.destroy(handle)
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+import WAT
+
+@testable import Executor
+
+/// WASI modules for the tests, from WAT text.
+enum WasmModules {
+    /// Writes `text` to fd `fd`, then exits with `code`.
+    static func write(_ text: String, fd: Int = 1, exitCode: Int) -> String {
+        let escaped = text.utf8.map { String(format: "\\%02x", $0) }.joined()
+        return """
+            (module
+              (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+              (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 16) "\(escaped)")
+              (func (export "_start")
+                (i32.store (i32.const 0) (i32.const 16))
+                (i32.store (i32.const 4) (i32.const \(text.utf8.count)))
+                (drop (call $fd_write (i32.const \(fd)) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (call $proc_exit (i32.const \(exitCode)))))
+            """
+    }
+
+    /// An empty `_start`.
+    static let empty = #"(module (memory (export "memory") 1) (func (export "_start")))"#
+
+    /// Spins forever without calling WASI.
+    static let spin = #"(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))"#
+
+    /// Calls `sched_yield` forever: stoppable at each call.
+    static let yieldForever = """
+        (module
+          (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (loop (drop (call $yield)) (br 0))))
+        """
+
+    /// Grows memory by 64 KiB pages until growth fails; exits 0 if it reached `pages`, else 1.
+    static func grow(pages: Int) -> String {
+        """
+        (module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "_start")
+            (if (i32.eq (memory.grow (i32.const \(pages))) (i32.const -1))
+              (then (call $proc_exit (i32.const 1))))
+            (call $proc_exit (i32.const 0))))
+        """
+    }
+
+    /// Creates `/inputs/data/new.txt` (path_open with O_CREAT); exits with the errno.
+    static let createInInputs = """
+        (module
+          (import "wasi_snapshot_preview1" "path_open"
+            (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "new.txt")
+          (func (export "_start")
+            ;; fd 3 = /local, 4 = /secrets, 5 = /outputs, 6 = /inputs/data
+            (call $proc_exit
+              (call $path_open (i32.const \\(INPUT_FD)) (i32.const 0) (i32.const 16) (i32.const 7)
+                (i32.const 1) (i64.const 0x7f) (i64.const 0x7f) (i32.const 0) (i32.const 8)))))
+        """
+
+    static func module(_ wat: String, in directory: TaskDirectory, name: String = "task.wasm") throws -> String {
+        let path = directory.local + "/" + name
+        try Data(try wat2wasm(wat)).write(to: URL(fileURLWithPath: path))
+        return "local/" + name
+    }
+}
+
+@Suite("wasm driver")
+struct WasmDriverTests {
+    let driver = WasmDriver()
+
+    func wasmTask(_ module: String, fuel: UInt64? = nil, memory: Int? = nil, timeout: Duration? = nil) -> TaskSpec {
+        TaskSpec(
+            id: "w-\(UUID().uuidString.prefix(8))", name: "main", driver: "wasm",
+            config: WasmConfig(module: module, fuel: fuel).json,
+            resources: TaskResources(memoryBytes: memory), timeout: timeout
+        )
+    }
+
+    @Test("exit code and stdout/stderr capture")
+    func exitCodeAndOutput() async throws {
+        let directory = try makeTaskDirectory()
+        let out = try WasmModules.module(WasmModules.write("hello from wasm\n", exitCode: 3), in: directory)
+        let handle = try await driver.start(wasmTask(out), in: directory)
+        let result = try await driver.wait(handle)
+        #expect(result.exitCode == 3)
+        #expect(handle.stdout.readText() == "hello from wasm\n")
+        let err = try WasmModules.module(WasmModules.write("oops\n", fd: 2, exitCode: 0), in: directory, name: "err.wasm")
+        var spec = wasmTask(err)
+        spec.name = "second"
+        let second = try await driver.start(spec, in: directory)
+        #expect(try await driver.wait(second).exitCode == 0)
+        #expect(second.stderr.readText() == "oops\n")
+        try await driver.destroy(handle)
+        try await driver.destroy(second)
+    }
+
+    @Test("an invalid module, a missing one and one without _start are clear errors")
+    func invalidModules() async throws {
+        let directory = try makeTaskDirectory()
+        try Data("not wasm at all".utf8).write(to: URL(fileURLWithPath: directory.local + "/bad.wasm"))
+        let bad = await #expect(throws: TaskDriverError.self) { _ = try await driver.start(wasmTask("local/bad.wasm"), in: directory) }
+        #expect(bad?.description.hasPrefix("WebAssembly module \"local/bad.wasm\" cannot be used: not a valid WebAssembly module") == true)
+        let missing = await #expect(throws: TaskDriverError.self) { _ = try await driver.start(wasmTask("local/none.wasm"), in: directory) }
+        #expect(missing?.description.contains("cannot be read") == true)
+        let library = try WasmModules.module(#"(module (func (export "f")))"#, in: directory, name: "lib.wasm")
+        let noStart = await #expect(throws: TaskDriverError.self) { _ = try await driver.start(wasmTask(library), in: directory) }
+        #expect(noStart?.description.contains("_start") == true)
+    }
+
+    @Test("fuel bounds a guest that spins without WASI calls")
+    func fuelLimit() async throws {
+        let directory = try makeTaskDirectory()
+        let module = try WasmModules.module(WasmModules.spin, in: directory)
+        let handle = try await driver.start(wasmTask(module, fuel: 1_000_000), in: directory)
+        let result = try await driver.wait(handle)
+        #expect(result.exitCode != 0)
+        #expect(result.message?.contains("out of fuel") == true)
+        try await driver.destroy(handle)
+    }
+
+    @Test("the timeout and stop end a guest at its next WASI call")
+    func timeoutAndStop() async throws {
+        let directory = try makeTaskDirectory()
+        let module = try WasmModules.module(WasmModules.yieldForever, in: directory)
+        let timed = try await driver.start(wasmTask(module, timeout: .milliseconds(200)), in: directory)
+        let result = try await driver.wait(timed)
+        #expect(result.timedOut)
+        let stopped = try await driver.start(wasmTask(module), in: directory)
+        try await driver.stop(stopped)
+        #expect(try await driver.wait(stopped).signal == .terminate)
+        try await driver.destroy(timed)
+        try await driver.destroy(stopped)
+    }
+
+    @Test("the memory limit refuses growth beyond it")
+    func memoryLimit() async throws {
+        let directory = try makeTaskDirectory()
+        let module = try WasmModules.module(WasmModules.grow(pages: 32), in: directory)  // to 33 pages: 2.1 MB
+        let limited = try await driver.start(wasmTask(module, memory: 1 << 20), in: directory)
+        #expect(try await driver.wait(limited).exitCode == 1)
+        let unlimited = try await driver.start(wasmTask(module, memory: 4 << 20), in: directory)
+        #expect(try await driver.wait(unlimited).exitCode == 0)
+    }
+
+    @Test("inputs are read-only, outputs writable")
+    func readOnlyInputs() async throws {
+        let data = try makeTaskDirectory("data")
+        let directory = try makeTaskDirectory(inputs: ["data": data.local])
+        let intoInputs = try WasmModules.module(WasmModules.createInInputs.replacingOccurrences(of: "\\(INPUT_FD)", with: "6"), in: directory, name: "a.wasm")
+        let intoOutputs = try WasmModules.module(WasmModules.createInInputs.replacingOccurrences(of: "\\(INPUT_FD)", with: "5"), in: directory, name: "b.wasm")
+        let denied = try await driver.start(wasmTask(intoInputs), in: directory)
+        #expect(try await driver.wait(denied).exitCode == 69)  // EROFS
+        #expect(!FileManager.default.fileExists(atPath: data.local + "/new.txt"))
+        let allowed = try await driver.start(wasmTask(intoOutputs), in: directory)
+        #expect(try await driver.wait(allowed).exitCode == 0)
+        #expect(FileManager.default.fileExists(atPath: directory.outputs + "/new.txt"))
+    }
+
+    @Test("recover after an agent restart is refused: the guest ran inside the agent")
+    func recoverIsRefused() async throws {
+        let directory = try makeTaskDirectory()
+        let module = try WasmModules.module(WasmModules.empty, in: directory)
+        let handle = try await driver.start(wasmTask(module), in: directory)
+        #expect(try await driver.wait(handle).exitCode == 0)
+        let restarted = WasmDriver()
+        let error = await #expect(throws: TaskDriverError.self) { try await restarted.recover(handle) }
+        #expect(error?.description.contains("cannot be reattached") == true)
+    }
+}

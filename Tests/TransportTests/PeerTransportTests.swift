@@ -1,0 +1,115 @@
+import Foundation
+import RaftCore
+import Testing
+@testable import Transport
+
+/// PeerTransport in one process (plaintext, to keep these fast; the mTLS
+/// path is covered by MutualTLSTests).
+@Suite(.serialized) struct PeerTransportTests {
+    static func fastConfiguration(_ id: NodeID) -> PeerTransport.Configuration {
+        var configuration = PeerTransport.Configuration(localID: id)
+        configuration.backoff = Backoff(initial: .milliseconds(10), maximum: .milliseconds(200))
+        return configuration
+    }
+
+    /// A port nothing listens on (bound once, then released).
+    static func freePort() async throws -> Int {
+        let endpoint = ServerEndpoint(security: .plaintext(), services: [])
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await endpoint.run() }
+            let port = try await endpoint.listeningPort
+            endpoint.shutdown()
+            try await group.waitForAll()
+            return port
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func heartbeatsDoNotWaitBehindStalledAppends() async throws {
+        let gate = Signal()
+        let inbox = Inbox()
+        let service = RaftService(authorizer: .allowAll) { messages in
+            if messages.contains(where: { $0.type == .append }) { await gate.wait() }
+            inbox.receive(messages)
+        }
+        let endpoint = ServerEndpoint(security: .plaintext(), services: [service])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await endpoint.run() }
+            let port = try await endpoint.listeningPort
+            let transport = PeerTransport(configuration: Self.fastConfiguration(1), security: .plaintext())
+            transport.setPeer(2, address: PeerAddress(host: "127.0.0.1", port: port))
+            group.addTask { await transport.run() }
+
+            let payload = [UInt8](repeating: 7, count: 256 << 10)
+            for i in 1...8 {
+                transport.send(Message(type: .append, from: 1, to: 2, term: 1, index: UInt64(i), entries: [Entry(term: 1, index: UInt64(i), data: payload)]))
+            }
+            for i in 1...5 {
+                transport.send(Message(type: .heartbeat, from: 1, to: 2, term: 1, commit: UInt64(i)))
+            }
+            // The append stream is stalled at the receiver; the heartbeats arrive regardless.
+            try await withTimeout(.seconds(20), "heartbeats past stalled appends") { await inbox.waitFor(count: 5) }
+            #expect(inbox.messages.allSatisfy { $0.type == .heartbeat })
+            gate.signal()
+            try await withTimeout(.seconds(20), "the appends") { await inbox.waitFor(count: 13) }
+            #expect(inbox.messages.filter { $0.type == .append }.map(\.index) == Array(1...8))
+            transport.shutdown()
+            endpoint.shutdown()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aPeerThatComesUpLaterIsReachedAfterReconnecting() async throws {
+        let port = try await Self.freePort()
+        let transport = PeerTransport(configuration: Self.fastConfiguration(1), security: .plaintext())
+        transport.setPeer(2, address: PeerAddress(host: "127.0.0.1", port: port))
+        let running = Task { await transport.run() }
+        defer {
+            transport.shutdown()
+            running.cancel()
+        }
+        // Nobody listens yet: the stream fails and is retried with backoff.
+        transport.send(Message(type: .heartbeat, from: 1, to: 2, term: 1))
+        try await withTimeout(.seconds(20), "a failed stream") {
+            while (transport.statistics[2]?.streamFailures ?? 0) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+
+        let inbox = Inbox()
+        let endpoint = ServerEndpoint(port: port, security: .plaintext(), services: [RaftService(authorizer: .allowAll) { inbox.receive($0) }])
+        let serving = Task { try await endpoint.run() }
+        defer {
+            endpoint.shutdown()
+            serving.cancel()
+        }
+        _ = try await endpoint.listeningPort
+        // Raft resends on every heartbeat tick; so does this loop, until one gets through.
+        try await withTimeout(.seconds(30), "a message after reconnecting") {
+            var term: UInt64 = 2
+            while inbox.messages.isEmpty {
+                transport.send(Message(type: .heartbeat, from: 1, to: 2, term: term))
+                term += 1
+                _ = try? await withTimeout(.milliseconds(50), "one heartbeat") { await inbox.waitFor(count: 1) }
+            }
+        }
+        #expect(inbox.messages.first?.type == .heartbeat)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anUnreachablePeerFillsItsQueueThenDrops() async throws {
+        let port = try await Self.freePort()
+        var configuration = Self.fastConfiguration(1)
+        configuration.priorityLimits = QueueLimits(maxMessages: 10, maxBytes: 1 << 20, batchMessages: 5, batchBytes: 1 << 20)
+        let transport = PeerTransport(configuration: configuration, security: .plaintext())
+        transport.setPeer(2, address: PeerAddress(host: "127.0.0.1", port: port))
+        // Not running: nothing drains the queue, so sending must still return at once.
+        var accepted = 0
+        for i in 0..<50 where transport.send(Message(type: .heartbeat, from: 1, to: 2, term: UInt64(i))) {
+            accepted += 1
+        }
+        #expect(accepted == 10)
+        #expect(transport.statistics[2]?.messagesDropped[.priority] == 40)
+        #expect(transport.send(Message(type: .heartbeat, from: 1, to: 9)) == false)
+        #expect(transport.unknownPeerDrops == 1)
+        transport.shutdown()
+    }
+}

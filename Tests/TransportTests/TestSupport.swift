@@ -1,0 +1,131 @@
+import Foundation
+import RaftCore
+import Synchronization
+import Testing
+import Transport
+
+/// Certificates made at test time in a fresh temporary directory: a cluster
+/// CA with server, client and CLI certificates; a second, unrelated CA with a
+/// server certificate; and an expired server certificate from the cluster CA.
+struct TestPKI: Sendable {
+    let directory: String
+    let caPath: String
+    let server: TLSFiles
+    let server2: TLSFiles
+    let client: TLSFiles
+    let cli: TLSFiles
+    let expiredServer: TLSFiles
+    let otherCAServer: TLSFiles
+
+    init(region: String = "global") throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("caravan-transport-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let ca = try CertificateAuthority.create()
+        caPath = try CertificateFiles.write(ca, into: directory).certificatePath
+        let directory = self.directory
+        let caPath = self.caPath
+        func files(_ issued: IssuedCertificate, ca: String = caPath) throws -> TLSFiles {
+            let written = try CertificateFiles.write(issued, into: directory)
+            return TLSFiles(caPath: ca, certificatePath: written.certificatePath, keyPath: written.keyPath)
+        }
+        server = try files(ca.issue(role: .server, region: region))
+        server2 = try files(ca.issue(role: .server, region: region))
+        client = try files(ca.issue(role: .client, region: region))
+        cli = try files(ca.issue(role: .cli, region: region))
+        let now = Date()
+        expiredServer = try files(ca.issue(
+            role: .server, region: region,
+            notValidBefore: now.addingTimeInterval(-10 * 86_400), notValidAfter: now.addingTimeInterval(-86_400)
+        ))
+        let otherDirectory = directory + "/other"
+        try FileManager.default.createDirectory(atPath: otherDirectory, withIntermediateDirectories: true)
+        let other = try CertificateAuthority.create(commonName: "Someone Else's CA")
+        let otherCA = try CertificateFiles.write(other, into: otherDirectory).certificatePath
+        let otherWritten = try CertificateFiles.write(try other.issue(role: .server, region: region), into: otherDirectory)
+        otherCAServer = TLSFiles(caPath: otherCA, certificatePath: otherWritten.certificatePath, keyPath: otherWritten.keyPath)
+    }
+
+    func security(_ files: TLSFiles) throws -> TransportSecurityConfiguration {
+        try TransportSecurityConfiguration.mutualTLS(files)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// Collects the messages a `RaftService` receives, for a test to await.
+final class Inbox: Sendable {
+    private let state = Mutex<(messages: [Message], waiters: [(Int, CheckedContinuation<Void, Never>)])>(([], []))
+
+    func receive(_ messages: [Message]) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.messages.append(contentsOf: messages)
+            let count = state.messages.count
+            let ready = state.waiters.filter { $0.0 <= count }.map(\.1)
+            state.waiters.removeAll { $0.0 <= count }
+            return ready
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    var messages: [Message] { state.withLock { $0.messages } }
+
+    /// Returns once at least `count` messages arrived.
+    func waitFor(count: Int) async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.messages.count >= count { return true }
+                state.waiters.append((count, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+struct TimeoutError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Runs `body`, failing with `TimeoutError` if it takes longer than `limit`
+/// (a guard against hangs; tests await their conditions, they do not sleep).
+func withTimeout<T: Sendable>(
+    _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw TimeoutError(description: "timed out after \(limit) waiting for \(what)")
+        }
+        return value
+    }
+}
+
+/// A `ServerEndpoint` serving a `RaftService` into an `Inbox`, run in a task for the test's duration.
+func withRaftServer<T: Sendable>(
+    security: TransportSecurityConfiguration,
+    _ body: @escaping @Sendable (_ port: Int, _ inbox: Inbox) async throws -> T
+) async throws -> T {
+    let inbox = Inbox()
+    let service = RaftService(authorizer: .requiring([.server], under: security)) { inbox.receive($0) }
+    let endpoint = ServerEndpoint(security: security, services: [service])
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            try await endpoint.run()
+            return nil
+        }
+        defer {
+            endpoint.shutdown()
+            group.cancelAll()
+        }
+        let port = try await endpoint.listeningPort
+        return try await body(port, inbox)
+    }
+}
