@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Pure, deterministic Raft: no I/O, no clocks, no threads.
@@ -97,16 +98,34 @@ let package = Package(
         // Test helper: starts a task the way an agent would, prints its handle, exits.
         .executableTarget(name: "ExecutorTestAgent", dependencies: ["Executor"], swiftSettings: strict),
         // The Swift client library for a cluster.
-        .target(name: "API", dependencies: ["Model", "Transport"], swiftSettings: strict),
+        .target(
+            name: "API",
+            dependencies: [
+                "Model", "Transport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            swiftSettings: strict
+        ),
         // Composition: server role, client role, dev mode.
         .target(
             name: "Agent",
-            dependencies: ["RaftCore", "Model", "Storage", "Transport", "Scheduler", "Executor", "API"],
+            dependencies: [
+                "RaftCore", "Model", "Storage", "Transport", "Scheduler", "Executor", "API",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "ServerApp",
-            dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Agent", "Transport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -117,7 +136,15 @@ let package = Package(
         .executableTarget(name: "ReplicatedKV", dependencies: ["RaftCore"], path: "Examples/ReplicatedKV", swiftSettings: strict),
 
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: optimized),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "RaftCore"], swiftSettings: strict),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "API", "RaftCore", "Storage", "Transport", "ServerApp",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
+            exclude: ["Python"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RaftCore", "StorageCrashChild"], swiftSettings: strict),
         .testTarget(name: "ModelTests", dependencies: ["Model"], swiftSettings: strict),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Model"], swiftSettings: strict),

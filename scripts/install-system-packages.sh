@@ -10,6 +10,12 @@ packages=(
     busybox-static   # Executor tests: the rootfs of the caravan-test/busybox:1 image
 )
 
+# Python packages for the foreign-client test (Tests/AgentTests/Python).
+if ! python3 -c 'import grpc, grpc_tools' >/dev/null 2>&1; then
+    echo "installing Python packages: grpcio grpcio-tools"
+    python3 -m pip install --quiet grpcio grpcio-tools
+fi
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -74,3 +74,23 @@ func validateConsecutive(_ entries: [Entry]) throws(StorageError) {
         previous = entry.index
     }
 }
+
+extension RaftPersistence {
+    /// Whether nothing was ever written: no entries, no snapshot, no hard state.
+    public var isPristine: Bool {
+        (try? lastIndex()) == 0 && hardState.isEmpty
+    }
+
+    /// Starts a new group on a pristine store: writes `voters` as committed
+    /// membership entries (`RaftNode.bootstrapEntries`), so that members added
+    /// later learn the initial membership by replication. Does nothing on a
+    /// store that already holds state, so it is safe on every start.
+    /// - Returns: whether it bootstrapped.
+    @discardableResult
+    public func bootstrapIfPristine(voters: [NodeID]) throws(StorageError) -> Bool {
+        guard isPristine, !voters.isEmpty else { return false }
+        let entries = RaftNode.bootstrapEntries(voters: voters)
+        try persist(entries: entries, hardState: HardState(term: 1, vote: 0, commit: UInt64(entries.count)), snapshot: nil)
+        return true
+    }
+}

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import RaftCore
+import Storage
 @testable import Agent
 
 /// A counter replicated by Raft: each command adds its first byte.
@@ -51,8 +52,10 @@ final class LocalNetwork: Sendable {
         for id: NodeID in [1, 2, 3] {
             var config = RaftConfig(id: id, seed: 99)
             config.electionTick = 10
+            let persistence = InMemoryRaftStorage()
+            try persistence.bootstrapIfPristine(voters: [1, 2, 3])
             drivers[id] = try RaftDriver(
-                config: config, persistence: InMemoryRaftPersistence(bootstrapping: [1, 2, 3]),
+                config: config, persistence: persistence,
                 sender: LocalNetwork.Sender(network: network), stateMachine: Counter(), snapshotEvery: snapshotEvery
             )
         }

@@ -1,4 +1,5 @@
 import RaftCore
+import Storage
 
 /// Why a replicated write or read did not complete.
 public enum RaftDriverError: Error, Sendable, Equatable {
@@ -39,21 +40,34 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     private var failure: RaftDriverError?
     private var lastSnapshotIndex: UInt64 = 0
 
+    private var lastLeadership: Leadership
+    /// Counts changes of ``Leadership``.
+    private var leadershipVersion = 0
+    private var leadershipWaiters: [CheckedContinuation<Void, Never>] = []
+
     /// - Parameter snapshotEvery: take a snapshot and compact after this many applied entries.
     public init(
         config: RaftConfig, persistence: any RaftPersistence, sender: any RaftMessageSender,
         stateMachine: StateMachine, snapshotEvery: UInt64 = 10_000
     ) throws {
-        let snapshot = try persistence.raftStorage.snapshot()
+        let snapshot = try persistence.snapshot()
         if !snapshot.isEmpty { try stateMachine.restore(snapshot.data) }
         var config = config
         config.applied = snapshot.metadata.index
-        raft = try RaftNode(config: config, storage: persistence.raftStorage)
+        raft = try RaftNode(config: config, storage: persistence)
         self.persistence = persistence
         self.sender = sender
         self.stateMachine = stateMachine
         self.snapshotEvery = snapshotEvery
         lastSnapshotIndex = snapshot.metadata.index
+        lastLeadership = Leadership(role: raft.role, leader: raft.leader, term: raft.term)
+    }
+
+    /// Who leads, as this replica sees it.
+    public struct Leadership: Sendable, Equatable {
+        public var role: RaftRole
+        public var leader: NodeID
+        public var term: UInt64
     }
 
     // MARK: Status
@@ -70,6 +84,16 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         public var snapshotIndex: UInt64
         public var voters: [NodeID]
         public var learners: [NodeID]
+    }
+
+    /// The leader's view of each member's replication (its match index); empty on a follower.
+    public var replicationProgress: [NodeID: UInt64] {
+        guard raft.role == .leader else { return [:] }
+        var out: [NodeID: UInt64] = [:]
+        for member in raft.confState.members {
+            if let p = raft.progress(of: member) { out[member] = p.match }
+        }
+        return out
     }
 
     public var status: Status {
@@ -170,12 +194,13 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         while failure == nil && raft.hasReady {
             let ready = raft.ready()
             do {
-                try persistence.persist(snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState, sync: ready.mustSync)
+                try persistence.persist(entries: ready.entries, hardState: ready.hardState, snapshot: ready.snapshot)
             } catch {
                 fail(.storageFailed("\(error)"))
                 return
             }
             if !ready.messages.isEmpty { sender.send(ready.messages) }
+            if ready.softState != nil || ready.hardState != nil { publishLeadership() }
             if let snapshot = ready.snapshot {
                 do {
                     try stateMachine.restore(snapshot.data)
@@ -199,11 +224,34 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         }
     }
 
+    private func publishLeadership() {
+        let now = Leadership(role: raft.role, leader: raft.leader, term: raft.term)
+        guard now != lastLeadership else { return }
+        lastLeadership = now
+        leadershipVersion += 1
+        let waiters = leadershipWaiters
+        leadershipWaiters = []
+        for w in waiters { w.resume() }
+    }
+
+    /// The current leadership once it differs from version `seen` (pass 0
+    /// first, then the version returned): every change is observed, none twice.
+    /// Returns nil once the driver stopped.
+    public func leadership(after seen: Int) async -> (Leadership, version: Int)? {
+        while leadershipVersion <= seen && failure == nil {
+            await withCheckedContinuation { leadershipWaiters.append($0) }
+        }
+        guard failure == nil else { return nil }
+        return (lastLeadership, leadershipVersion)
+    }
+
     private func apply(_ entry: Entry) {
         let waiter = proposalWaiters.removeValue(forKey: entry.index)
         var output: Output?
         if entry.kind == .normal && !entry.data.isEmpty {
             output = stateMachine.apply(entry)
+        } else if entry.kind == .confChange, let change = try? ConfChange(decoding: entry.data) {
+            stateMachine.applyMembershipChange(change, at: entry.index)
         }
         guard let waiter else { return }
         if waiter.term == entry.term {
@@ -240,7 +288,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         let applied = raft.appliedIndex
         guard applied >= lastSnapshotIndex + snapshotEvery, let conf = raft.confState(atIndex: applied) else { return }
         do {
-            try persistence.snapshotAndCompact(index: applied, confState: conf, data: stateMachine.snapshot())
+            try persistence.createSnapshot(index: applied, confState: conf, data: stateMachine.snapshot())
+            try persistence.compact(through: applied)
             lastSnapshotIndex = applied
         } catch {
             fail(.storageFailed("snapshot at \(applied) failed: \(error)"))
@@ -255,6 +304,9 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         readWaiters = [:]
         for read in readsAwaitingApply { read.continuation.resume(throwing: error) }
         readsAwaitingApply = []
+        let waiters = leadershipWaiters
+        leadershipWaiters = []
+        for w in waiters { w.resume() }
     }
 
     static func translate(_ error: RaftError) -> RaftDriverError {

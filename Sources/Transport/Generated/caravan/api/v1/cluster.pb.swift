@@ -142,6 +142,9 @@ public nonisolated struct Caravan_Api_V1_GetStatusResponse: Sendable {
   /// "leader", "follower", "candidate", "pre-candidate".
   public var role: String = String()
 
+  /// The index of this server's latest snapshot: its log before it is compacted.
+  public var snapshotIndex: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -207,6 +210,9 @@ public nonisolated struct Caravan_Api_V1_AddRaftPeerRequest: Sendable {
 
   /// Add as a learner that receives the log but does not vote.
   public var learner: Bool = false
+
+  /// The server's name, as `server members` shows it.
+  public var name: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -489,7 +495,7 @@ nonisolated extension Caravan_Api_V1_GetStatusRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Caravan_Api_V1_GetStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStatusResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}region\0\u{1}term\0\u{3}commit_index\0\u{3}applied_index\0\u{3}last_log_index\0\u{3}leader_id\0\u{3}node_id\0\u{1}role\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}region\0\u{1}term\0\u{3}commit_index\0\u{3}applied_index\0\u{3}last_log_index\0\u{3}leader_id\0\u{3}node_id\0\u{1}role\0\u{3}snapshot_index\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -505,6 +511,7 @@ nonisolated extension Caravan_Api_V1_GetStatusResponse: SwiftProtobuf.Message, S
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.leaderID) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.nodeID) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.role) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.snapshotIndex) }()
       default: break
       }
     }
@@ -535,6 +542,9 @@ nonisolated extension Caravan_Api_V1_GetStatusResponse: SwiftProtobuf.Message, S
     if !self.role.isEmpty {
       try visitor.visitSingularStringField(value: self.role, fieldNumber: 8)
     }
+    if self.snapshotIndex != 0 {
+      try visitor.visitSingularUInt64Field(value: self.snapshotIndex, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -547,6 +557,7 @@ nonisolated extension Caravan_Api_V1_GetStatusResponse: SwiftProtobuf.Message, S
     if lhs.leaderID != rhs.leaderID {return false}
     if lhs.nodeID != rhs.nodeID {return false}
     if lhs.role != rhs.role {return false}
+    if lhs.snapshotIndex != rhs.snapshotIndex {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -663,7 +674,7 @@ nonisolated extension Caravan_Api_V1_ListRaftPeersResponse: SwiftProtobuf.Messag
 
 nonisolated extension Caravan_Api_V1_AddRaftPeerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AddRaftPeerRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}address\0\u{1}learner\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}address\0\u{1}learner\0\u{1}name\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -674,6 +685,7 @@ nonisolated extension Caravan_Api_V1_AddRaftPeerRequest: SwiftProtobuf.Message, 
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.address) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.learner) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.name) }()
       default: break
       }
     }
@@ -689,6 +701,9 @@ nonisolated extension Caravan_Api_V1_AddRaftPeerRequest: SwiftProtobuf.Message, 
     if self.learner != false {
       try visitor.visitSingularBoolField(value: self.learner, fieldNumber: 3)
     }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -696,6 +711,7 @@ nonisolated extension Caravan_Api_V1_AddRaftPeerRequest: SwiftProtobuf.Message, 
     if lhs.id != rhs.id {return false}
     if lhs.address != rhs.address {return false}
     if lhs.learner != rhs.learner {return false}
+    if lhs.name != rhs.name {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -113,6 +113,10 @@ public nonisolated struct Caravan_Api_V1_RegisterJobRequest: Sendable {
   /// Keep the current count of groups that already run.
   public var preserveCounts: Bool = false
 
+  /// A caller-chosen key (e.g. a UUID per submission): a retried register with
+  /// the same key returns the first result instead of registering again.
+  public var idempotencyKey: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -551,7 +555,7 @@ nonisolated extension Caravan_Api_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Caravan_Api_V1_RegisterJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterJobRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}spec_json\0\u{3}enforce_index\0\u{3}enforce_index_set\0\u{3}preserve_counts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}spec_json\0\u{3}enforce_index\0\u{3}enforce_index_set\0\u{3}preserve_counts\0\u{3}idempotency_key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -563,6 +567,7 @@ nonisolated extension Caravan_Api_V1_RegisterJobRequest: SwiftProtobuf.Message, 
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.enforceIndex) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.enforceIndexSet) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.preserveCounts) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
       default: break
       }
     }
@@ -581,6 +586,9 @@ nonisolated extension Caravan_Api_V1_RegisterJobRequest: SwiftProtobuf.Message, 
     if self.preserveCounts != false {
       try visitor.visitSingularBoolField(value: self.preserveCounts, fieldNumber: 4)
     }
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -589,6 +597,7 @@ nonisolated extension Caravan_Api_V1_RegisterJobRequest: SwiftProtobuf.Message, 
     if lhs.enforceIndex != rhs.enforceIndex {return false}
     if lhs.enforceIndexSet != rhs.enforceIndexSet {return false}
     if lhs.preserveCounts != rhs.preserveCounts {return false}
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

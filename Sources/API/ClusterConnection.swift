@@ -1,0 +1,56 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Transport
+
+/// A connection to one Caravan server's gRPC port, with a client for each
+/// public service. It reconnects by itself; close it when done.
+///
+/// ```swift
+/// let connection = try ClusterConnection(address: PeerAddress(host: "127.0.0.1", port: 7647))
+/// defer { connection.close() }
+/// let status = try await connection.cluster.status(Caravan_Api_V1_GetStatusRequest())
+/// ```
+public final class ClusterConnection: Sendable {
+    public typealias Wire = HTTP2ClientTransport.Posix
+
+    public let address: PeerAddress
+    public let jobs: Caravan_Api_V1_Jobs.Client<Wire>
+    public let cluster: Caravan_Api_V1_Cluster.Client<Wire>
+    public let allocations: Caravan_Api_V1_Allocations.Client<Wire>
+    public let evaluations: Caravan_Api_V1_Evaluations.Client<Wire>
+    public let operatorControls: Caravan_Api_V1_Operator.Client<Wire>
+
+    private let client: GRPCClient<Wire>
+    private let runner: Task<Void, Never>
+
+    /// - Parameters:
+    ///   - security: with TLS, this side presents its certificate and checks the server's.
+    public init(address: PeerAddress, security: TransportSecurityConfiguration = .plaintext()) throws {
+        self.address = address
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .dns(host: address.host, port: address.port),
+            transportSecurity: security.clientSecurity,
+            config: .defaults { config in
+                config.http2.authority = security.clientAuthority
+            }
+        )
+        let client = GRPCClient(transport: transport)
+        self.client = client
+        runner = Task { try? await client.runConnections() }
+        jobs = .init(wrapping: client)
+        cluster = .init(wrapping: client)
+        allocations = .init(wrapping: client)
+        evaluations = .init(wrapping: client)
+        operatorControls = .init(wrapping: client)
+    }
+
+    /// Stops the connection once calls in flight finish.
+    public func close() {
+        client.beginGracefulShutdown()
+    }
+
+    deinit {
+        client.beginGracefulShutdown()
+        runner.cancel()
+    }
+}

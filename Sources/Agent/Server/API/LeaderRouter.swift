@@ -1,0 +1,73 @@
+import API
+import GRPCCore
+import Synchronization
+import Transport
+
+/// Runs writes here when this server leads, and forwards them to the leader
+/// otherwise, so that any server accepts any request.
+///
+/// A forwarded request can meet a server that no longer leads, which forwards
+/// it on to the leader it knows; this cannot cycle for long, because two
+/// servers cannot each believe the other leads in their current terms.
+final class LeaderRouter: Sendable {
+    private let addresses: @Sendable (UInt64) -> PeerAddress?
+    private let security: TransportSecurityConfiguration
+    private let connections = Mutex<[PeerAddress: ClusterConnection]>([:])
+
+    init(security: TransportSecurityConfiguration, addresses: @escaping @Sendable (UInt64) -> PeerAddress?) {
+        self.security = security
+        self.addresses = addresses
+    }
+
+    /// Runs `local`; when this server is not the leader, runs `forward` against the leader instead.
+    func write<T: Sendable>(
+        _ local: () async throws(ControlPlaneError) -> T,
+        forward: (ClusterConnection) async throws -> T
+    ) async throws -> T {
+        do {
+            return try await local()
+        } catch .notLeader(let leader) where leader != 0 {
+            guard let address = addresses(leader) else {
+                throw RPCError(code: .unavailable, message: "the leader is server \(leader), whose address this server does not know; retry against another server")
+            }
+            return try await forward(try connection(to: address))
+        } catch {
+            throw error.rpcError
+        }
+    }
+
+    private func connection(to address: PeerAddress) throws -> ClusterConnection {
+        try connections.withLock { pool in
+            if let existing = pool[address] { return existing }
+            let created = try ClusterConnection(address: address, security: security)
+            pool[address] = created
+            return created
+        }
+    }
+
+    func close() {
+        let all = connections.withLock { pool in
+            defer { pool = [:] }
+            return Array(pool.values)
+        }
+        for c in all { c.close() }
+    }
+}
+
+extension ControlPlaneError {
+    /// The gRPC status a caller sees.
+    var rpcError: RPCError {
+        switch self {
+        case .notLeader:
+            RPCError(code: .unavailable, message: description)
+        case .overloaded(let ms):
+            RPCError(code: .resourceExhausted, message: description, metadata: ["retry-after-ms": "\(ms)"])
+        case .invalidArgument(let text):
+            RPCError(code: .invalidArgument, message: text)
+        case .notFound(let text):
+            RPCError(code: .notFound, message: text)
+        case .unavailable(let text):
+            RPCError(code: .unavailable, message: text)
+        }
+    }
+}

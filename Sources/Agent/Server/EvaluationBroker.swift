@@ -1,0 +1,161 @@
+import Model
+
+/// The leader's queue of evaluations for its scheduler workers, as a plain
+/// state machine (the caller supplies time).
+///
+/// - Priority order: higher job priority first, then older first.
+/// - One at a time per job: while an evaluation of a job is out with a
+///   worker, later ones of that job wait (and only the newest waiting one is
+///   kept: it supersedes the others, which the caller cancels).
+/// - At-least-once: a dequeued evaluation must be acked; one that is nacked,
+///   or not acked within the delivery timeout, is delivered again, up to
+///   ``deliveryLimit`` times, after which it is handed back as failed.
+/// - Delayed: an evaluation with `waitUntil` in the future is held until then.
+public struct EvaluationBroker: Sendable {
+    public var deliveryTimeout: Duration
+    public var deliveryLimit: Int
+
+    private struct Outstanding: Sendable {
+        var evaluation: Evaluation
+        var deadline: Timestamp
+        var token: UInt64
+    }
+
+    private var ready: [Evaluation] = []
+    /// Waiting behind an outstanding evaluation of the same job.
+    private var waitingByJob: [JobKey: Evaluation] = [:]
+    private var delayed: [Evaluation] = []
+    private var outstanding: [EvaluationID: Outstanding] = [:]
+    private var outstandingJobs: Set<JobKey> = []
+    private var deliveries: [EvaluationID: Int] = [:]
+    private var known: Set<EvaluationID> = []
+    private var nextToken: UInt64 = 0
+
+    public init(deliveryTimeout: Duration = .seconds(30), deliveryLimit: Int = 3) {
+        self.deliveryTimeout = deliveryTimeout
+        self.deliveryLimit = deliveryLimit
+    }
+
+    /// Evaluations the broker holds in any state.
+    public var count: Int { known.count }
+
+    /// Evaluations that a newer one of the same job made unnecessary; the
+    /// caller marks them cancelled (``takeSuperseded()``).
+    private var superseded: [Evaluation] = []
+
+    /// Adds an evaluation; one already held is ignored.
+    public mutating func enqueue(_ evaluation: Evaluation, now: Timestamp) {
+        guard known.insert(evaluation.id).inserted else { return }
+        if let wait = evaluation.waitUntil, wait > now {
+            delayed.append(evaluation)
+            return
+        }
+        place(evaluation)
+    }
+
+    /// Hands over (and forgets) the evaluations superseded so far.
+    public mutating func takeSuperseded() -> [Evaluation] {
+        defer { superseded = [] }
+        return superseded
+    }
+
+    private mutating func place(_ evaluation: Evaluation) {
+        let key = evaluation.jobKey
+        guard outstandingJobs.contains(key) || ready.contains(where: { $0.jobKey == key }) else {
+            insertReady(evaluation)
+            return
+        }
+        // Each evaluation reconciles the whole job: only the newest waiting one matters.
+        guard let previous = waitingByJob[key] else {
+            waitingByJob[key] = evaluation
+            return
+        }
+        let (keep, drop) = previous.createdAt > evaluation.createdAt ? (previous, evaluation) : (evaluation, previous)
+        waitingByJob[key] = keep
+        known.remove(drop.id)
+        superseded.append(drop)
+    }
+
+    private mutating func insertReady(_ evaluation: Evaluation) {
+        let position = ready.firstIndex { Self.before(evaluation, $0) } ?? ready.endIndex
+        ready.insert(evaluation, at: position)
+    }
+
+    private static func before(_ a: Evaluation, _ b: Evaluation) -> Bool {
+        if a.priority != b.priority { return a.priority > b.priority }
+        return a.createdAt < b.createdAt
+    }
+
+    /// The next evaluation to schedule, with the token its ack must carry.
+    public mutating func dequeue(now: Timestamp) -> (Evaluation, token: UInt64)? {
+        promote(now: now)
+        guard !ready.isEmpty else { return nil }
+        let evaluation = ready.removeFirst()
+        nextToken += 1
+        outstanding[evaluation.id] = Outstanding(evaluation: evaluation, deadline: now + deliveryTimeout, token: nextToken)
+        outstandingJobs.insert(evaluation.jobKey)
+        deliveries[evaluation.id, default: 0] += 1
+        return (evaluation, nextToken)
+    }
+
+    /// The evaluation was processed: forget it and release its job's next one.
+    public mutating func ack(_ id: EvaluationID, token: UInt64) {
+        guard let out = outstanding[id], out.token == token else { return }
+        finish(id, job: out.evaluation.jobKey)
+    }
+
+    /// The evaluation could not be processed now: deliver it again, or, past
+    /// the delivery limit, hand it back to be marked failed.
+    /// - Returns: the evaluation when it exhausted its deliveries.
+    public mutating func nack(_ id: EvaluationID, token: UInt64) -> Evaluation? {
+        guard let out = outstanding[id], out.token == token else { return nil }
+        return redeliverOrFail(out.evaluation)
+    }
+
+    /// Takes back evaluations whose worker did not answer in time.
+    /// - Returns: those that exhausted their deliveries.
+    public mutating func expire(now: Timestamp) -> [Evaluation] {
+        var failed: [Evaluation] = []
+        for out in outstanding.values where out.deadline <= now {
+            if let f = redeliverOrFail(out.evaluation) { failed.append(f) }
+        }
+        return failed
+    }
+
+    private mutating func redeliverOrFail(_ evaluation: Evaluation) -> Evaluation? {
+        outstanding[evaluation.id] = nil
+        outstandingJobs.remove(evaluation.jobKey)
+        if deliveries[evaluation.id, default: 0] >= deliveryLimit {
+            finish(evaluation.id, job: evaluation.jobKey)
+            return evaluation
+        }
+        insertReady(evaluation)
+        return nil
+    }
+
+    private mutating func finish(_ id: EvaluationID, job: JobKey) {
+        outstanding[id] = nil
+        outstandingJobs.remove(job)
+        deliveries[id] = nil
+        known.remove(id)
+        if let next = waitingByJob.removeValue(forKey: job) { insertReady(next) }
+    }
+
+    private mutating func promote(now: Timestamp) {
+        guard delayed.contains(where: { $0.waitUntil.map { $0 <= now } ?? true }) else { return }
+        var still: [Evaluation] = []
+        for evaluation in delayed {
+            if let wait = evaluation.waitUntil, wait > now {
+                still.append(evaluation)
+            } else {
+                place(evaluation)
+            }
+        }
+        delayed = still
+    }
+
+    /// The earliest time a delayed evaluation becomes ready.
+    public var nextWakeUp: Timestamp? {
+        delayed.compactMap(\.waitUntil).min()
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import Model
+import Scheduler
+
+/// The scheduling half of the leader, as Nomad runs it: an evaluation broker
+/// fed by committed evaluations, scheduler workers that plan on a snapshot of
+/// the state, and one plan applier that re-checks each plan against the
+/// latest state before committing it through Raft.
+///
+/// Active only while this server leads; on gaining leadership the broker is
+/// rebuilt from the pending evaluations in the state, on losing it everything
+/// outstanding is dropped (the next leader rebuilds from the same state).
+actor LeaderScheduler {
+    private let driver: RaftDriver<ServerStateMachine>
+    private let stateMachine: ServerStateMachine
+    private let logger: Logger
+    private let workerCount: Int
+    private let scheduler = Scheduler()
+
+    private var broker = EvaluationBroker()
+    private var active = false
+    private var generation = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var tasks: [Task<Void, Never>] = []
+    private var unblockScheduled = false
+
+    init(driver: RaftDriver<ServerStateMachine>, stateMachine: ServerStateMachine, workers: Int, logger: Logger) {
+        self.driver = driver
+        self.stateMachine = stateMachine
+        self.workerCount = max(1, workers)
+        self.logger = logger
+    }
+
+    // MARK: Leadership
+
+    func becameLeader() {
+        guard !active else { return }
+        active = true
+        generation += 1
+        broker = EvaluationBroker()
+        let state = stateMachine.snapshotOfState
+        let now = Timestamp.now
+        for evaluation in state.evaluations.values where evaluation.status == .pending {
+            broker.enqueue(evaluation, now: now)
+        }
+        let g = generation
+        for i in 0..<workerCount {
+            tasks.append(Task { await self.work(worker: i, generation: g) })
+        }
+        tasks.append(Task { await self.timers(generation: g) })
+        logger.info("leader: scheduling with \(workerCount) workers, \(broker.count) pending evaluations")
+        if state.evaluations.values.contains(where: { $0.status == .blocked }) { scheduleUnblock() }
+        wakeWorkers()
+    }
+
+    func lostLeadership() {
+        guard active else { return }
+        active = false
+        generation += 1
+        broker = EvaluationBroker()
+        for task in tasks { task.cancel() }
+        tasks = []
+        wakeWorkers()
+    }
+
+    func stop() { lostLeadership() }
+
+    /// Called after each apply that made evaluations pending or changed capacity.
+    func stateChanged(_ changes: ServerState.Changes) {
+        guard active else { return }
+        let now = Timestamp.now
+        for evaluation in changes.pendingEvaluations { broker.enqueue(evaluation, now: now) }
+        if !changes.pendingEvaluations.isEmpty { wakeWorkers() }
+        if changes.capacityChanged { scheduleUnblock() }
+    }
+
+    // MARK: Workers
+
+    private func wakeWorkers() {
+        let waiting = waiters
+        waiters = []
+        for w in waiting { w.resume() }
+    }
+
+    private func next(generation g: Int) async -> (Evaluation, UInt64)? {
+        while active && generation == g && !Task.isCancelled {
+            if let item = broker.dequeue(now: .now) {
+                cancelSuperseded()
+                return item
+            }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        return nil
+    }
+
+    private func work(worker: Int, generation g: Int) async {
+        while let (evaluation, token) = await next(generation: g) {
+            let ok = await process(evaluation)
+            guard generation == g else { return }
+            if ok {
+                broker.ack(evaluation.id, token: token)
+            } else if let exhausted = broker.nack(evaluation.id, token: token) {
+                var failed = exhausted
+                failed.status = .failed
+                failed.statusDescription = "gave up after \(broker.deliveryLimit) attempts"
+                _ = try? await driver.propose(ServerStateMachine.encode(.upsertEvaluations([failed], at: .now)))
+            }
+            wakeWorkers()
+        }
+    }
+
+    /// Plans one evaluation and commits the plan; re-plans on a fresher state
+    /// when the applier refused part of it. Returns false to have it redelivered.
+    private nonisolated func process(_ evaluation: Evaluation) async -> Bool {
+        for attempt in 1...3 {
+            let state = stateMachine.snapshotOfState
+            guard let current = state.evaluations[evaluation.id], current.status == .pending else { return true }
+            let now = Timestamp.now
+            var rng = SeededGenerator(seed: UInt64.random(in: .min ... .max))
+            let plan: Plan
+            do {
+                plan = try scheduler.process(evaluation: current, job: state.job(current.jobKey), state: state.cluster, now: now, rng: &rng)
+            } catch {
+                logger.error("evaluation \(evaluation.id): \(error)")
+                return await finish(current, plan: nil, status: .failed, description: "\(error)")
+            }
+            let verdict = PlanVerifier.verify(plan, against: stateMachine.snapshotOfState.cluster)
+            let last = attempt == 3 || verdict.isComplete
+            var done = current
+            done.status = last ? .complete : .pending
+            if !verdict.isComplete {
+                done.statusDescription = verdict.refusedNodes.values.sorted().joined(separator: "; ")
+            }
+            if last {
+                return await commit(verdict.accepted, evaluation: done)
+            }
+            // Commit what fits, then plan the rest on the state that includes it.
+            guard await commit(verdict.accepted, evaluation: done) else { return false }
+        }
+        return true
+    }
+
+    private nonisolated func finish(_ evaluation: Evaluation, plan: Plan?, status: EvaluationStatus, description: String) async -> Bool {
+        var done = evaluation
+        done.status = status
+        done.statusDescription = description
+        return await commit(plan ?? Plan(evaluationID: evaluation.id, jobKey: evaluation.jobKey), evaluation: done)
+    }
+
+    private nonisolated func commit(_ plan: Plan, evaluation: Evaluation) async -> Bool {
+        let command = ServerCommand.applyPlan(.init(plan: plan, evaluation: evaluation, at: .now))
+        do {
+            _ = try await driver.propose(ServerStateMachine.encode(command))
+            return true
+        } catch {
+            logger.warning("plan for evaluation \(evaluation.id) not committed: \(error)")
+            return false
+        }
+    }
+
+    private func cancelSuperseded() {
+        let superseded = broker.takeSuperseded()
+        guard !superseded.isEmpty else { return }
+        let cancelled = superseded.map { e -> Evaluation in
+            var c = e
+            c.status = .cancelled
+            c.statusDescription = "superseded by a newer evaluation of the job"
+            return c
+        }
+        Task { _ = try? await driver.propose(ServerStateMachine.encode(.upsertEvaluations(cancelled, at: .now))) }
+    }
+
+    // MARK: Blocked and delayed evaluations
+
+    /// Capacity changed: set blocked evaluations pending again (coalesced).
+    private func scheduleUnblock() {
+        guard !unblockScheduled else { return }
+        unblockScheduled = true
+        let g = generation
+        Task {
+            try? await Task.sleep(for: .milliseconds(50))
+            await self.unblock(generation: g)
+        }
+    }
+
+    private func unblock(generation g: Int) async {
+        unblockScheduled = false
+        guard active, generation == g else { return }
+        let blocked = stateMachine.snapshotOfState.evaluations.values.filter { $0.status == .blocked }
+        guard !blocked.isEmpty else { return }
+        let now = Timestamp.now
+        let pending = blocked.map { e -> Evaluation in
+            var p = e
+            p.status = .pending
+            p.statusDescription = "capacity changed"
+            p.createdAt = now
+            return p
+        }
+        _ = try? await driver.propose(ServerStateMachine.encode(.upsertEvaluations(pending, at: now)))
+    }
+
+    /// Redelivers evaluations whose worker went silent and releases delayed ones.
+    private func timers(generation g: Int) async {
+        while active, generation == g, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(200))
+            guard active, generation == g else { return }
+            let failed = broker.expire(now: .now)
+            if !failed.isEmpty {
+                let marked = failed.map { e -> Evaluation in
+                    var f = e
+                    f.status = .failed
+                    f.statusDescription = "no worker finished it in time"
+                    return f
+                }
+                Task { _ = try? await driver.propose(ServerStateMachine.encode(.upsertEvaluations(marked, at: .now))) }
+            }
+            if let wake = broker.nextWakeUp, wake <= .now { wakeWorkers() }
+        }
+    }
+}
+
+extension Timestamp {
+    /// The wall-clock time now.
+    static var now: Timestamp {
+        Timestamp(sinceEpoch: .nanoseconds(Int64(Date().timeIntervalSince1970 * 1_000_000_000)))
+    }
+}

@@ -1,0 +1,344 @@
+import API
+import Foundation
+import GRPCCore
+import Logging
+import RaftCore
+import Storage
+import Synchronization
+import Transport
+
+/// One Caravan server: a Raft replica of the control plane, its peers, its
+/// gRPC port (Raft, public API), and on the leader the scheduler.
+///
+/// ```swift
+/// let server = try await Server.start(configuration)
+/// print(server.grpcAddress)
+/// try await server.run()       // until shutdown()
+/// ```
+public final class Server: Sendable {
+    public let configuration: ServerConfiguration
+    public let plane: ControlPlane
+    /// Where the gRPC port listens (its real port when 0 was asked for).
+    public let grpcAddress: PeerAddress
+
+    private let driver: RaftDriver<ServerStateMachine>
+    private let stateMachine: ServerStateMachine
+    private let transport: PeerTransport
+    private let endpoint: ServerEndpoint
+    private let endpointTask: Task<Void, any Error>
+    private let router: LeaderRouter
+    private let leaderScheduler: LeaderScheduler
+    private let store: RocksDBStore?
+    private let logger: Logger
+    private let stopped = Mutex(false)
+    private let names: [UInt64: String]
+    private let staticAddresses: [UInt64: PeerAddress]
+    /// Addresses learned when joining, before the log (which holds them) is replicated here.
+    private let learnedAddresses = LearnedAddresses()
+
+    /// Opens the state, binds the port and starts serving; returns once listening.
+    /// - Throws: ``ServerStartError`` naming what is wrong (data directory, port, peers).
+    public static func start(_ configuration: ServerConfiguration, logger: Logger = Logger(label: "caravan.server")) async throws -> Server {
+        let server = try Server(configuration: configuration, logger: logger)
+        try await server.awaitListening()
+        return server
+    }
+
+    private init(configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let id = configuration.nodeID
+
+        var names: [UInt64: String] = [id: configuration.name]
+        var addresses: [UInt64: PeerAddress] = [:]
+        for (name, address) in configuration.peers {
+            names[ServerConfiguration.nodeID(forName: name)] = name
+            addresses[ServerConfiguration.nodeID(forName: name)] = address
+        }
+        self.names = names
+
+        let persistence: any RaftPersistence
+        if let directory = configuration.dataDirectory {
+            do {
+                let store = try RocksDBStore(path: directory)
+                self.store = store
+                persistence = store.raft
+            } catch {
+                throw ServerStartError.dataDirectory(directory, "\(error)")
+            }
+        } else {
+            store = nil
+            persistence = InMemoryRaftStorage()
+        }
+        if configuration.join.isEmpty {
+            var voters = Set(addresses.keys)
+            voters.insert(id)
+            do {
+                if try persistence.bootstrapIfPristine(voters: voters.sorted()) {
+                    logger.info("bootstrapped a new cluster of \(voters.count) servers")
+                }
+            } catch {
+                throw ServerStartError.dataDirectory(configuration.dataDirectory ?? "memory", "\(error)")
+            }
+        }
+
+        let box = ChangeRouter()
+        let stateMachine = ServerStateMachine { changes in box.forward(changes) }
+        self.stateMachine = stateMachine
+
+        var transportConfiguration = PeerTransport.Configuration(localID: id)
+        transportConfiguration.backoff = Backoff(initial: .milliseconds(50), maximum: .seconds(2))
+        let transport = PeerTransport(configuration: transportConfiguration, security: configuration.security)
+        self.transport = transport
+
+        var raftConfig = RaftConfig(id: id, seed: UInt64.random(in: 1 ... .max))
+        raftConfig.electionTick = 10
+        raftConfig.heartbeatTick = 1
+        let driver = try RaftDriver(
+            config: raftConfig, persistence: persistence, sender: PeerSender(transport: transport),
+            stateMachine: stateMachine, snapshotEvery: configuration.snapshotEvery)
+        self.driver = driver
+        plane = ControlPlane(driver: driver, stateMachine: stateMachine)
+
+        let leaderScheduler = LeaderScheduler(driver: driver, stateMachine: stateMachine, workers: configuration.schedulerWorkers, logger: logger)
+        self.leaderScheduler = leaderScheduler
+
+        var advertised = addresses
+        let advertise = configuration.advertise ?? PeerAddress(host: configuration.bindHost, port: configuration.grpcPort)
+        advertised[id] = advertise
+        staticAddresses = advertised
+        let known = advertised
+        let learned = learnedAddresses
+        let directoryAddresses: @Sendable (UInt64) -> PeerAddress? = { [stateMachine] member in
+            if let address = known[member] ?? learned.all[member] { return address }
+            return stateMachine.snapshotOfState.members[member].flatMap { PeerAddress($0.address) }
+        }
+        router = LeaderRouter(security: configuration.security, addresses: directoryAddresses)
+        let directory = MemberDirectory(
+            localID: id, localName: configuration.name, region: configuration.region,
+            address: directoryAddresses,
+            name: { [names, stateMachine] in names[$0] ?? stateMachine.snapshotOfState.members[$0]?.name ?? "server-\($0)" })
+
+        let security = configuration.security
+        let services: [any RegistrableRPCService] = [
+            RaftService(authorizer: .requiring([.server], under: security)) { messages in await driver.receive(messages) },
+            JobsHandler(plane: plane, router: router, maxSpecBytes: configuration.maxSpecBytes),
+            ClusterHandler(plane: plane, members: directory),
+            OperatorHandler(plane: plane, router: router, members: directory, authorizer: .requiring([.cli, .server], under: security)),
+            EvaluationsHandler(plane: plane, router: router),
+            AllocationsHandler(plane: plane, router: router),
+        ]
+        endpoint = ServerEndpoint(host: configuration.bindHost, port: configuration.grpcPort, security: security, services: services)
+        let endpoint = self.endpoint
+        endpointTask = Task { try await endpoint.run() }
+        grpcAddress = advertise
+        box.set(leaderScheduler) { [weak self] in self?.syncPeers() }
+    }
+
+    private func awaitListening() async throws {
+        do {
+            let port = try await endpoint.listeningPort
+            if configuration.grpcPort == 0 {
+                // Advertise the port the system picked.
+                logger.info("listening on \(configuration.bindHost):\(port)")
+            }
+            _ = port
+        } catch {
+            endpointTask.cancel()
+            store?.close()
+            throw ServerStartError.cannotListen("\(configuration.bindHost):\(configuration.grpcPort)", "\(error)")
+        }
+    }
+
+    /// Runs the server until ``shutdown()``: Raft's clock, peer connections,
+    /// scheduling while leader, and joining an existing cluster when asked.
+    public func run() async throws {
+        syncPeers()
+        let joining = configuration.join.isEmpty ? nil : Task { await self.joinCluster() }
+        defer { joining?.cancel() }
+        // Every task runs until shutdown; the first to end (the endpoint, on
+        // shutdown or a failure to serve) ends the others.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.transport.run() }
+            group.addTask { await self.tick() }
+            group.addTask { await self.followLeadership() }
+            group.addTask { _ = try? await self.endpointTask.value }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private var isStopped: Bool { stopped.withLock { $0 } }
+
+    private func tick() async {
+        var ticks = 0
+        while !isStopped && !Task.isCancelled {
+            try? await Task.sleep(for: configuration.tickInterval)
+            await driver.tick()
+            ticks += 1
+            if ticks % 10 == 0 { syncPeers() }
+        }
+    }
+
+    /// Keeps one peer connection per other member of the Raft configuration.
+    private func syncPeers() {
+        Task {
+            let status = await driver.status
+            let learned = learnedAddresses.all
+            let described = stateMachine.snapshotOfState.members
+            // Until the membership is replicated here (a joining server),
+            // also talk to the servers learned when joining.
+            var members = Set(status.voters + status.learners)
+            if described.isEmpty { members.formUnion(learned.keys) }
+            for member in members.subtracting([status.id]) {
+                guard let address = staticAddresses[member] ?? learned[member] ?? described[member].flatMap({ PeerAddress($0.address) }) else { continue }
+                transport.setPeer(member, address: address)
+            }
+            for (peer, _) in transport.peers where !members.contains(peer) {
+                transport.removePeer(peer)
+            }
+        }
+    }
+
+    private func followLeadership() async {
+        var seen = 0
+        while let (leadership, version) = await driver.leadership(after: seen) {
+            seen = version
+            if leadership.role == .leader {
+                logger.info("leading in term \(leadership.term)")
+                await leaderScheduler.becameLeader()
+                await describeBootstrapMembers()
+            } else {
+                await leaderScheduler.lostLeadership()
+            }
+        }
+    }
+
+    /// Writes the names and addresses of members this server knows from its
+    /// configuration and the replicated state lacks (the bootstrap members),
+    /// so that servers that join later can reach them.
+    private func describeBootstrapMembers() async {
+        let status = await driver.status
+        let described = stateMachine.snapshotOfState.members
+        let missing = (status.voters + status.learners).compactMap { id -> MemberDescription? in
+            guard described[id] == nil, let address = staticAddresses[id], let name = names[id] else { return nil }
+            return MemberDescription(id: id, name: name, address: address.description)
+        }
+        guard !missing.isEmpty else { return }
+        do {
+            _ = try await driver.propose(ServerStateMachine.encode(.describeMembers(missing)))
+        } catch {
+            logger.warning("could not record the members' addresses: \(error)")
+        }
+    }
+
+    /// Asks the servers in `join` to add this one until one of them does.
+    private func joinCluster() async {
+        let id = configuration.nodeID
+        var request = Caravan_Api_V1_AddRaftPeerRequest()
+        request.id = id
+        request.address = grpcAddress.description
+        request.name = configuration.name
+        var attempt = 0
+        while !isStopped && !Task.isCancelled {
+            if await driver.status.voters.contains(id) { return }
+            let target = configuration.join[attempt % configuration.join.count]
+            attempt += 1
+            do {
+                let connection = try ClusterConnection(address: target, security: configuration.security)
+                defer { connection.close() }
+                // Learn the members first: this server must answer the leader's
+                // appends before their log tells it where the others are.
+                let members = try await connection.cluster.members(Caravan_Api_V1_ListMembersRequest())
+                for m in members.members where m.id != id {
+                    if let address = PeerAddress(m.address) { learnedAddresses.set(m.id, address) }
+                }
+                syncPeers()
+                _ = try await connection.operatorControls.addRaftPeer(request)
+                logger.info("joined the cluster through \(target)")
+                return
+            } catch {
+                logger.warning("joining through \(target) failed: \(error); retrying")
+                try? await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
+            }
+        }
+    }
+
+    /// Stops gracefully: hands leadership to another voter when leading,
+    /// stops accepting calls, lets those in flight finish, then stops Raft.
+    public func shutdown() async {
+        guard !stopped.withLock({ let was = $0; $0 = true; return was }) else { return }
+        let status = await driver.status
+        if status.role == .leader, status.voters.count > 1 {
+            var seen = await driver.leadership(after: -1)?.version ?? 0
+            if (try? await driver.transferLeadership(to: nil)) != nil {
+                let deadline = ContinuousClock.now + .seconds(2)
+                let tick = Task { while !Task.isCancelled { try? await Task.sleep(for: configuration.tickInterval); await driver.tick() } }
+                while ContinuousClock.now < deadline, let (l, v) = await driver.leadership(after: seen) {
+                    seen = v
+                    if l.role != .leader { break }
+                }
+                tick.cancel()
+            }
+        }
+        // Stop taking calls; let unary calls in flight finish, then end the
+        // long-lived ones (peers' Raft streams never finish by themselves).
+        endpoint.shutdown()
+        transport.shutdown()
+        let endpointTask = self.endpointTask
+        let grace = Task {
+            try? await Task.sleep(for: .seconds(1))
+            endpointTask.cancel()
+        }
+        _ = try? await endpointTask.value
+        grace.cancel()
+        await leaderScheduler.stop()
+        await driver.stop()
+        router.close()
+        store?.close()
+    }
+}
+
+/// Why a server could not start.
+public enum ServerStartError: Error, CustomStringConvertible {
+    case dataDirectory(String, String)
+    case cannotListen(String, String)
+
+    public var description: String {
+        switch self {
+        case .dataDirectory(let path, let why): "cannot use the data directory \(path): \(why)"
+        case .cannotListen(let address, let why): "cannot listen on \(address): \(why)"
+        }
+    }
+}
+
+/// Hands Raft's messages to the peer transport (never blocks; drops when full).
+struct PeerSender: RaftMessageSender {
+    let transport: PeerTransport
+    func send(_ messages: [Message]) { transport.send(messages) }
+}
+
+/// Hands the state machine's changes (it is created first) to the scheduler
+/// and the peer connections.
+final class ChangeRouter: Sendable {
+    private let targets = Mutex<(LeaderScheduler, @Sendable () -> Void)?>(nil)
+
+    func set(_ scheduler: LeaderScheduler, membersChanged: @escaping @Sendable () -> Void) {
+        targets.withLock { $0 = (scheduler, membersChanged) }
+    }
+
+    func forward(_ changes: ServerState.Changes) {
+        guard let (scheduler, membersChanged) = targets.withLock({ $0 }) else { return }
+        if changes.membersChanged { membersChanged() }
+        if !changes.pendingEvaluations.isEmpty || changes.capacityChanged {
+            Task { await scheduler.stateChanged(changes) }
+        }
+    }
+}
+
+/// Addresses a joining server learned from the server it joined through.
+final class LearnedAddresses: Sendable {
+    private let addresses = Mutex<[UInt64: PeerAddress]>([:])
+    var all: [UInt64: PeerAddress] { addresses.withLock { $0 } }
+    func set(_ id: UInt64, _ address: PeerAddress) { addresses.withLock { $0[id] = address } }
+}

@@ -1,0 +1,73 @@
+import Model
+
+/// A change to the replicated state, as one Raft entry carries it.
+///
+/// Everything a replica needs to apply a command deterministically is inside
+/// it: ids and times are chosen by the proposer (the leader, or the server
+/// that took the request), never at apply time.
+public enum ServerCommand: Codable, Sendable, Hashable {
+    /// Registers a job (a new version when its specification changed) and
+    /// creates an evaluation for it.
+    case registerJob(RegisterJob)
+    /// Stops a job (all its allocations stop); with `purge`, removes it once stopped.
+    case stopJob(StopJob)
+    /// A plan the leader's applier checked against the state: allocations,
+    /// stops, deployments, and the evaluation's outcome.
+    case applyPlan(PlanResult)
+    /// Creates or updates evaluations (new ones, blocked ones set back to pending, ...).
+    case upsertEvaluations([Evaluation], at: Timestamp)
+    /// Registers or updates a worker node.
+    case upsertNode(Node, at: Timestamp)
+    /// Records names and addresses of Raft members (the leader writes those
+    /// of the bootstrap members, whose membership entries carry none).
+    case describeMembers([MemberDescription])
+
+    public struct RegisterJob: Codable, Sendable, Hashable {
+        public var spec: JobSpec
+        public var evaluationID: EvaluationID
+        /// A retried submission with the same key returns the first result.
+        public var idempotencyKey: String?
+        public var at: Timestamp
+    }
+
+    public struct StopJob: Codable, Sendable, Hashable {
+        public var key: JobKey
+        public var purge: Bool
+        public var evaluationID: EvaluationID
+        public var at: Timestamp
+    }
+
+    public struct PlanResult: Codable, Sendable, Hashable {
+        /// The plan as the applier accepted it (placements on nodes that no
+        /// longer fit are removed).
+        public var plan: Plan
+        /// The evaluation's final state: complete, or failed with why.
+        public var evaluation: Evaluation
+        public var at: Timestamp
+    }
+}
+
+/// A server's name and address, as the replicated state keeps them.
+public struct MemberDescription: Codable, Sendable, Hashable {
+    public var id: UInt64
+    public var name: String
+    public var address: String
+
+    public init(id: UInt64, name: String, address: String) {
+        self.id = id
+        self.name = name
+        self.address = address
+    }
+}
+
+/// What applying a command produced, handed back to its proposer.
+public enum CommandOutcome: Sendable, Hashable {
+    case jobRegistered(jobVersion: Int, evaluationID: EvaluationID?, index: UInt64, replayed: Bool)
+    case jobStopped(evaluationID: EvaluationID?, index: UInt64)
+    case planApplied(index: UInt64)
+    case applied(index: UInt64)
+    /// The command was valid when proposed but not against the state it met.
+    case rejected(String)
+    /// The entry could not be decoded: written by a newer version, or damaged.
+    case undecodable(String)
+}

@@ -1,0 +1,49 @@
+import Transport
+
+/// How one server runs: who it is, where it listens, who its peers are,
+/// where it keeps its state.
+public struct ServerConfiguration: Sendable {
+    /// This server's name; its Raft node id is derived from it (``nodeID(forName:)``).
+    public var name: String
+    public var region = "global"
+    public var datacenter = "dc1"
+    /// The address the gRPC port binds (`0.0.0.0` for every interface).
+    public var bindHost = "127.0.0.1"
+    /// The gRPC port: Raft, the public API and the node API. 0 picks a free one.
+    public var grpcPort = 7647
+    /// The address peers and forwarded requests reach this server at; nil: bind host and port.
+    public var advertise: PeerAddress?
+    /// The servers of a new cluster, this one included, by name. Used once, to
+    /// bootstrap a pristine data directory; later the replicated membership rules.
+    public var peers: [String: PeerAddress] = [:]
+    /// Servers of an existing cluster to ask to add this one (instead of `peers`).
+    public var join: [PeerAddress] = []
+    /// Where the Raft log, hard state and snapshots live; nil keeps them in memory.
+    public var dataDirectory: String?
+    public var security: TransportSecurityConfiguration = .plaintext()
+    /// Raft's clock: elections time out after 10 to 20 ticks, heartbeats every tick.
+    public var tickInterval: Duration = .milliseconds(50)
+    /// Scheduler workers on the leader.
+    public var schedulerWorkers = 2
+    /// Snapshot and compact the log after this many applied entries.
+    public var snapshotEvery: UInt64 = 10_000
+    /// The largest job specification accepted, in bytes.
+    public var maxSpecBytes = 1 << 20
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// The Raft node id of the server named `name`: a 64-bit FNV-1a hash of
+    /// the name (never 0), so that configuration can speak in names.
+    public static func nodeID(forName name: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash == 0 ? 1 : hash
+    }
+
+    public var nodeID: UInt64 { Self.nodeID(forName: name) }
+}

@@ -1,0 +1,238 @@
+import Model
+import Scheduler
+
+/// A registered job with its history.
+public struct JobRecord: Codable, Sendable, Hashable {
+    /// Versions, oldest first; the last is current. At most ``ServerState/versionsKept``.
+    public var versions: [Job]
+    /// The Raft index that created the job, and the one that last changed it.
+    public var createIndex: UInt64
+    public var modifyIndex: UInt64
+
+    public var current: Job { versions[versions.count - 1] }
+}
+
+/// What a register with an idempotency key produced the first time.
+struct IdempotentRegistration: Codable, Sendable, Hashable {
+    var jobVersion: Int
+    var evaluationID: EvaluationID?
+    var index: UInt64
+}
+
+/// The replicated state of the control plane: jobs with their versions,
+/// evaluations, and the cluster the scheduler sees (nodes, allocations,
+/// deployments). A value: every server holds one, changed only by applying
+/// committed ``ServerCommand``s in log order, so all of them agree.
+public struct ServerState: Sendable {
+    /// Versions kept per job (`caravan job history`).
+    public static let versionsKept = 6
+
+    public private(set) var jobs: [JobKey: JobRecord] = [:]
+    public private(set) var evaluations: [EvaluationID: Evaluation] = [:]
+    /// The Raft index at which each evaluation last changed.
+    public private(set) var evaluationModifyIndex: [EvaluationID: UInt64] = [:]
+    public private(set) var cluster = ClusterState()
+    /// Names and addresses of the Raft members, from membership changes'
+    /// contexts and ``ServerCommand/describeMembers(_:)``.
+    public private(set) var members: [UInt64: MemberDescription] = [:]
+    /// The index of the last entry applied.
+    public private(set) var appliedIndex: UInt64 = 0
+    var idempotency: [String: IdempotentRegistration] = [:]
+
+    public init() {}
+
+    /// Facts about one apply, for the services that react to changes.
+    public struct Changes: Sendable {
+        /// Evaluations that became pending (for the leader's broker).
+        public var pendingEvaluations: [Evaluation] = []
+        /// Something that frees or adds capacity happened: blocked evaluations may now fit.
+        public var capacityChanged = false
+        /// The Raft members or their addresses changed.
+        public var membersChanged = false
+
+        var isEmpty: Bool { pendingEvaluations.isEmpty && !capacityChanged && !membersChanged }
+    }
+
+    // MARK: Queries
+
+    public func job(_ key: JobKey) -> Job? { jobs[key]?.current }
+
+    /// The job's status as a list shows it.
+    public func status(of key: JobKey) -> String {
+        guard let record = jobs[key] else { return "dead" }
+        let allocations = cluster.allocations(ofJob: key)
+        if allocations.contains(where: { $0.clientStatus == .running }) { return "running" }
+        if record.current.stopped { return "dead" }
+        if record.current.spec.type == .batch || record.current.spec.type == .sysbatch,
+           !allocations.isEmpty, allocations.allSatisfy({ $0.isTerminal }),
+           !evaluations.values.contains(where: { $0.jobKey == key && ($0.status == .pending || $0.status == .blocked) })
+        {
+            return "dead"
+        }
+        return "pending"
+    }
+
+    /// Allocation counts by client status.
+    public func allocationCounts(of key: JobKey) -> [String: UInt32] {
+        var counts: [String: UInt32] = [:]
+        for a in cluster.allocations(ofJob: key) { counts[a.clientStatus.rawValue, default: 0] += 1 }
+        return counts
+    }
+
+    // MARK: Apply
+
+    /// Applies one committed command at `index`.
+    public mutating func apply(_ command: ServerCommand, at index: UInt64) -> (CommandOutcome, Changes) {
+        appliedIndex = max(appliedIndex, index)
+        var changes = Changes()
+        let outcome: CommandOutcome
+        switch command {
+        case .registerJob(let register):
+            outcome = registerJob(register, index: index, changes: &changes)
+        case .stopJob(let stop):
+            outcome = stopJob(stop, index: index, changes: &changes)
+        case .applyPlan(let result):
+            outcome = applyPlan(result, index: index, changes: &changes)
+        case .upsertEvaluations(let evaluations, _):
+            for evaluation in evaluations { upsert(evaluation, index: index, changes: &changes) }
+            outcome = .applied(index: index)
+        case .upsertNode(let node, _):
+            cluster.upsert(node)
+            changes.capacityChanged = true
+            outcome = .applied(index: index)
+        case .describeMembers(let descriptions):
+            for d in descriptions { members[d.id] = d }
+            changes.membersChanged = true
+            outcome = .applied(index: index)
+        }
+        return (outcome, changes)
+    }
+
+    /// Notes an entry that changes nothing (one this version cannot decode).
+    public mutating func skip(at index: UInt64) {
+        appliedIndex = max(appliedIndex, index)
+    }
+
+    /// Records what a membership change carries in its context.
+    public mutating func applyMembership(_ description: MemberDescription?, removing id: UInt64?, at index: UInt64) {
+        appliedIndex = max(appliedIndex, index)
+        if let id { members[id] = nil }
+        if let description { members[description.id] = description }
+    }
+
+    private mutating func registerJob(_ r: ServerCommand.RegisterJob, index: UInt64, changes: inout Changes) -> CommandOutcome {
+        if let key = r.idempotencyKey, let first = idempotency[key] {
+            return .jobRegistered(jobVersion: first.jobVersion, evaluationID: first.evaluationID, index: first.index, replayed: true)
+        }
+        let key = r.spec.key
+        var record: JobRecord
+        if var existing = jobs[key] {
+            let current = existing.current
+            if current.spec != r.spec || current.stopped {
+                let next = Job(spec: r.spec, version: current.version + 1, submittedAt: r.at)
+                existing.versions.append(next)
+                if existing.versions.count > Self.versionsKept { existing.versions.removeFirst(existing.versions.count - Self.versionsKept) }
+            }
+            existing.modifyIndex = index
+            record = existing
+        } else {
+            record = JobRecord(versions: [Job(spec: r.spec, version: 0, submittedAt: r.at)], createIndex: index, modifyIndex: index)
+        }
+        jobs[key] = record
+        let evaluation = Evaluation(
+            id: r.evaluationID, namespace: key.namespace, jobID: key.id, jobType: r.spec.type,
+            priority: r.spec.priority, trigger: .jobRegister, createdAt: r.at)
+        upsert(evaluation, index: index, changes: &changes)
+        if let idempotencyKey = r.idempotencyKey {
+            idempotency[idempotencyKey] = IdempotentRegistration(jobVersion: record.current.version, evaluationID: evaluation.id, index: index)
+        }
+        return .jobRegistered(jobVersion: record.current.version, evaluationID: evaluation.id, index: index, replayed: false)
+    }
+
+    private mutating func stopJob(_ s: ServerCommand.StopJob, index: UInt64, changes: inout Changes) -> CommandOutcome {
+        guard var record = jobs[s.key] else { return .rejected("job \(s.key) is not registered") }
+        var stopped = record.current
+        if !stopped.stopped {
+            stopped.stopped = true
+            stopped.version += 1
+            stopped.submittedAt = s.at
+            record.versions.append(stopped)
+            if record.versions.count > Self.versionsKept { record.versions.removeFirst() }
+        }
+        record.modifyIndex = index
+        jobs[s.key] = record
+        let evaluation = Evaluation(
+            id: s.evaluationID, namespace: s.key.namespace, jobID: s.key.id, jobType: stopped.spec.type,
+            priority: stopped.spec.priority, trigger: .jobDeregister, createdAt: s.at)
+        upsert(evaluation, index: index, changes: &changes)
+        if s.purge { purge(s.key) }
+        return .jobStopped(evaluationID: evaluation.id, index: index)
+    }
+
+    /// Removes a stopped job's record; its allocations stay until they are terminal and collected.
+    private mutating func purge(_ key: JobKey) {
+        jobs[key] = nil
+    }
+
+    private mutating func applyPlan(_ r: ServerCommand.PlanResult, index: UInt64, changes: inout Changes) -> CommandOutcome {
+        cluster.apply(r.plan, at: r.at)
+        if !r.plan.stops.isEmpty || !r.plan.preemptions.isEmpty { changes.capacityChanged = true }
+        upsert(r.evaluation, index: index, changes: &changes)
+        for followUp in r.plan.followUpEvaluations { upsert(followUp, index: index, changes: &changes) }
+        if let blocked = r.plan.blockedEvaluation {
+            // One blocked evaluation per job: the newest supersedes the others.
+            for (id, other) in evaluations where other.jobKey == blocked.jobKey && other.status == .blocked {
+                var cancelled = other
+                cancelled.status = .cancelled
+                cancelled.statusDescription = "superseded by blocked evaluation \(blocked.id)"
+                evaluations[id] = cancelled
+                evaluationModifyIndex[id] = index
+            }
+            upsert(blocked, index: index, changes: &changes)
+        }
+        return .planApplied(index: index)
+    }
+
+    private mutating func upsert(_ evaluation: Evaluation, index: UInt64, changes: inout Changes) {
+        evaluations[evaluation.id] = evaluation
+        evaluationModifyIndex[evaluation.id] = index
+        if evaluation.status == .pending { changes.pendingEvaluations.append(evaluation) }
+    }
+}
+
+// MARK: - Snapshot
+
+extension ServerState {
+    /// The whole state in a form that restores exactly.
+    struct Image: Codable {
+        var jobs: [JobRecord]
+        var evaluations: [Evaluation]
+        var evaluationModifyIndex: [EvaluationID: UInt64]
+        var nodes: [Node]
+        var allocations: [Allocation]
+        var deployments: [Deployment]
+        var members: [UInt64: MemberDescription]
+        var appliedIndex: UInt64
+        var idempotency: [String: IdempotentRegistration]
+    }
+
+    var image: Image {
+        Image(
+            jobs: jobs.values.sorted { $0.current.key < $1.current.key },
+            evaluations: evaluations.values.sorted { $0.id < $1.id },
+            evaluationModifyIndex: evaluationModifyIndex,
+            nodes: cluster.nodes, allocations: cluster.allocations.values.sorted { $0.id < $1.id },
+            deployments: cluster.deployments.values.sorted { $0.jobKey < $1.jobKey },
+            members: members, appliedIndex: appliedIndex, idempotency: idempotency)
+    }
+
+    init(image: Image) {
+        for record in image.jobs { jobs[record.current.key] = record }
+        for evaluation in image.evaluations { evaluations[evaluation.id] = evaluation }
+        evaluationModifyIndex = image.evaluationModifyIndex
+        cluster = ClusterState(nodes: image.nodes, allocations: image.allocations, deployments: image.deployments)
+        members = image.members
+        appliedIndex = image.appliedIndex
+        idempotency = image.idempotency
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import RaftCore
+import Synchronization
+
+/// The ``ServerState`` behind Raft: decodes each committed entry into a
+/// ``ServerCommand``, applies it, and tells `onChange` what changed.
+///
+/// Reads take a copy of the state (copy-on-write, O(1)) under a lock, so API
+/// handlers and scheduler workers never block the apply path for long.
+public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
+    public typealias Output = CommandOutcome
+
+    private let state = Mutex(ServerState())
+    private let onChange: @Sendable (ServerState.Changes) -> Void
+
+    /// - Parameter onChange: called after each apply that made evaluations
+    ///   pending, changed capacity or membership; it must not block.
+    public init(onChange: @escaping @Sendable (ServerState.Changes) -> Void = { _ in }) {
+        self.onChange = onChange
+    }
+
+    /// The state as of the latest applied entry.
+    public var snapshotOfState: ServerState { state.withLock { $0 } }
+
+    public static func encode(_ command: ServerCommand) -> [UInt8] {
+        // Encoding a value of these types cannot fail: none throws in `encode(to:)`
+        // other than through a custom encoder, and JSONEncoder accepts them all.
+        (try? Array(JSONEncoder().encode(command))) ?? []
+    }
+
+    public func apply(_ entry: Entry) -> CommandOutcome {
+        let command: ServerCommand
+        do {
+            command = try JSONDecoder().decode(ServerCommand.self, from: Data(entry.data))
+        } catch {
+            state.withLock { $0.skip(at: entry.index) }
+            return .undecodable("entry \(entry.index) is not a command this server understands: \(error)")
+        }
+        let (outcome, changes) = state.withLock { $0.apply(command, at: entry.index) }
+        if !changes.isEmpty { onChange(changes) }
+        return outcome
+    }
+
+    /// A membership change's context: the new member's description as JSON.
+    public static func context(for member: MemberDescription) -> [UInt8] {
+        (try? Array(JSONEncoder().encode(member))) ?? []
+    }
+
+    public func applyMembershipChange(_ change: ConfChange, at index: UInt64) {
+        let description = try? JSONDecoder().decode(MemberDescription.self, from: Data(change.context))
+        state.withLock { state in
+            if change.type == .removeNode {
+                state.applyMembership(nil, removing: change.nodeID, at: index)
+            } else {
+                state.applyMembership(description.map { MemberDescription(id: change.nodeID, name: $0.name, address: $0.address) }, removing: nil, at: index)
+            }
+        }
+        var changes = ServerState.Changes()
+        changes.membersChanged = true
+        onChange(changes)
+    }
+
+    public func snapshot() -> [UInt8] {
+        let image = state.withLock { $0.image }
+        return (try? Array(JSONEncoder().encode(image))) ?? []
+    }
+
+    public func restore(_ data: [UInt8]) throws {
+        let image = try JSONDecoder().decode(ServerState.Image.self, from: Data(data))
+        state.withLock { $0 = ServerState(image: image) }
+    }
+}

@@ -1,0 +1,98 @@
+import Model
+
+/// What the plan applier found when it checked a plan against the latest state.
+public struct PlanVerdict: Sendable, Hashable {
+    /// The plan with placements on nodes that no longer take them removed.
+    public var accepted: Plan
+    /// Nodes whose placements were refused, with why.
+    public var refusedNodes: [NodeID: String]
+
+    /// Whether the plan was accepted whole.
+    public var isComplete: Bool { refusedNodes.isEmpty }
+}
+
+/// Re-checks a plan made on an older snapshot against the latest state, as
+/// Nomad's plan applier does: several workers plan concurrently, so two plans
+/// may each fit alone and over-commit a node together. Per node, the
+/// placements of the plan (less what its stops and preemptions free) must
+/// still fit the node's capacity, and the node must still take work.
+/// Placements on a node that fails are all removed from the plan; the rest is
+/// committed, and the evaluation is scheduled again for what was refused.
+public enum PlanVerifier {
+    public static func verify(_ plan: Plan, against state: ClusterState) -> PlanVerdict {
+        var refused: [NodeID: String] = [:]
+        let placementsByNode = Dictionary(grouping: plan.placements, by: \.nodeID)
+        guard !placementsByNode.isEmpty else { return PlanVerdict(accepted: plan, refusedNodes: [:]) }
+
+        var freed: [NodeID: NodeUsage] = [:]
+        func free(_ id: AllocationID) {
+            guard let a = state.allocations[id], a.holdsResources else { return }
+            freed[a.nodeID, default: NodeUsage()].add(a.resources)
+        }
+        for stop in plan.stops { free(stop.allocationID) }
+        for preemption in plan.preemptions { free(preemption.allocationID) }
+        // An in-place update replaces the allocation's old resources with its new ones.
+        var updated: [NodeID: (old: NodeUsage, new: NodeUsage)] = [:]
+        for update in plan.updates {
+            guard let old = state.allocations[update.id] else { continue }
+            if old.holdsResources { updated[old.nodeID, default: (NodeUsage(), NodeUsage())].old.add(old.resources) }
+            if update.holdsResources { updated[update.nodeID, default: (NodeUsage(), NodeUsage())].new.add(update.resources) }
+        }
+
+        for (nodeID, placements) in placementsByNode {
+            guard let i = state.nodeIndex(nodeID) else {
+                refused[nodeID] = "node \(nodeID) is no longer registered"
+                continue
+            }
+            let node = state.nodes[i]
+            guard node.isSchedulable else {
+                refused[nodeID] = "node \(node.name) no longer takes work (status \(node.status.rawValue), eligibility \(node.eligibility.rawValue)\(node.drain ? ", draining" : ""))"
+                continue
+            }
+            var usage = state.usage[i]
+            if let f = freed[nodeID] { usage.remove(f) }
+            if let u = updated[nodeID] { usage.remove(u.old); usage.add(u.new) }
+            for p in placements where p.holdsResources { usage.add(p.resources) }
+            if let dimension = overcommitted(usage, capacity: state.capacity[i], node: node) {
+                refused[nodeID] = "node \(node.name) would be over-committed on \(dimension)"
+            }
+        }
+        guard !refused.isEmpty else { return PlanVerdict(accepted: plan, refusedNodes: [:]) }
+        var accepted = plan
+        accepted.placements.removeAll { refused[$0.nodeID] != nil }
+        // Stops that made room for refused placements (replacements) are kept:
+        // the next evaluation places their replacements elsewhere.
+        accepted.preemptions.removeAll { p in
+            plan.placements.contains { $0.id == p.preemptedBy && refused[$0.nodeID] != nil }
+        }
+        return PlanVerdict(accepted: accepted, refusedNodes: refused)
+    }
+
+    private static func overcommitted(_ usage: NodeUsage, capacity: NodeCapacity, node: Node) -> String? {
+        if usage.cores > max(capacity.cores, 0) && usage.cores > 0 { return "cores" }
+        if usage.cpu > capacity.cpu { return "cpu" }
+        if usage.memoryMB > capacity.memoryMB { return "memory" }
+        if usage.diskMB > 0, usage.diskMB > capacity.diskMB { return "disk" }
+        for (group, used) in usage.devices {
+            let total = node.resources.devices.first { $0.id == group }?.instanceIDs.count ?? 0
+            if used > total { return "devices \(group)" }
+        }
+        return nil
+    }
+}
+
+extension NodeUsage {
+    fileprivate mutating func add(_ other: NodeUsage) { combine(other, sign: 1) }
+    fileprivate mutating func remove(_ other: NodeUsage) { combine(other, sign: -1) }
+
+    private mutating func combine(_ other: NodeUsage, sign: Int) {
+        cpu += sign * other.cpu
+        cores += sign * other.cores
+        memoryMB += sign * other.memoryMB
+        diskMB += sign * other.diskMB
+        for (group, n) in other.devices {
+            let total = (devices[group] ?? 0) + sign * n
+            devices[group] = total == 0 ? nil : total
+        }
+    }
+}
