@@ -19,6 +19,7 @@ public final class ClusterConnection: Sendable {
     public let allocations: Caravan_Api_V1_Allocations.Client<Wire>
     public let evaluations: Caravan_Api_V1_Evaluations.Client<Wire>
     public let operatorControls: Caravan_Api_V1_Operator.Client<Wire>
+    public let events: Caravan_Api_V1_Events.Client<Wire>
 
     private let client: GRPCClient<Wire>
     private let runner: Task<Void, Never>
@@ -42,6 +43,7 @@ public final class ClusterConnection: Sendable {
         allocations = .init(wrapping: client)
         evaluations = .init(wrapping: client)
         operatorControls = .init(wrapping: client)
+        events = .init(wrapping: client)
     }
 
     /// Stops the connection once calls in flight finish.

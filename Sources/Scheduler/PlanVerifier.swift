@@ -55,6 +55,8 @@ public enum PlanVerifier {
             for p in placements where p.holdsResources { usage.add(p.resources) }
             if let dimension = overcommitted(usage, capacity: state.capacity[i], node: node) {
                 refused[nodeID] = "node \(node.name) would be over-committed on \(dimension)"
+            } else if let taken = sharedDevice(placements, on: nodeID, plan: plan, state: state) {
+                refused[nodeID] = "node \(node.name) would give device \(taken) to two allocations"
             }
         }
         guard !refused.isEmpty else { return PlanVerdict(accepted: plan, refusedNodes: [:]) }
@@ -66,6 +68,26 @@ public enum PlanVerifier {
             plan.placements.contains { $0.id == p.preemptedBy && refused[$0.nodeID] != nil }
         }
         return PlanVerdict(accepted: accepted, refusedNodes: refused)
+    }
+
+    /// A device instance a placement asks for that another allocation on the
+    /// node holds (counts alone miss two plans picking the same instance).
+    private static func sharedDevice(_ placements: [Allocation], on nodeID: NodeID, plan: Plan, state: ClusterState) -> String? {
+        guard placements.contains(where: { !$0.resources.devices.isEmpty }) else { return nil }
+        let released = Set(plan.stops.map(\.allocationID) + plan.preemptions.map(\.allocationID) + plan.updates.map(\.id))
+        var held: Set<String> = []
+        for a in state.allocations(onNode: nodeID) where a.holdsResources && !released.contains(a.id) {
+            for d in a.resources.devices { for id in d.instanceIDs { held.insert(d.group + "/" + id) } }
+        }
+        for u in plan.updates where u.nodeID == nodeID && u.holdsResources {
+            for d in u.resources.devices { for id in d.instanceIDs { held.insert(d.group + "/" + id) } }
+        }
+        for p in placements where p.holdsResources {
+            for d in p.resources.devices {
+                for id in d.instanceIDs where !held.insert(d.group + "/" + id).inserted { return "\(d.group) \(id)" }
+            }
+        }
+        return nil
     }
 
     private static func overcommitted(_ usage: NodeUsage, capacity: NodeCapacity, node: Node) -> String? {

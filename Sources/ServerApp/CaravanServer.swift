@@ -72,6 +72,8 @@ struct ServerCommand: AsyncParsableCommand {
     var bind = "127.0.0.1"
     @Option(help: "The gRPC port: Raft, the public API and the node API.")
     var grpcPort = 7647
+    @Option(help: "The HTTP port: /health/live, /health/ready (0: no HTTP port).")
+    var httpPort = 7646
     @Option(help: "The HOST:PORT others reach this server at (default: --bind and --grpc-port).")
     var advertise: String?
     @Option(help: "Every server of a new cluster, as NAME=HOST:PORT,NAME=HOST:PORT,…")
@@ -91,6 +93,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.region = common.region
         configuration.bindHost = bind
         configuration.grpcPort = grpcPort
+        configuration.httpPort = httpPort == 0 ? nil : httpPort
         configuration.security = try common.security()
         configuration.dataDirectory = dataDir
         if let advertise {
@@ -138,6 +141,8 @@ struct DevCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "The gRPC port.")
     var grpcPort = 7647
+    @Option(help: "The HTTP port (0: none).")
+    var httpPort = 7646
     @Option(help: "Keep state in this directory instead of in memory.")
     var dataDir: String?
 
@@ -146,9 +151,9 @@ struct DevCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration(name: "dev")
         configuration.bindHost = "127.0.0.1"
         configuration.grpcPort = grpcPort
+        configuration.httpPort = httpPort == 0 ? nil : httpPort
         configuration.dataDirectory = dataDir
         configuration.security = try common.security()
-        // One voter: elections take one tick's worth of timeout, not a round of votes.
         try await runServer(configuration)
     }
 }
@@ -163,7 +168,7 @@ func runServer(_ configuration: ServerConfiguration) async throws {
         throw ValidationError(error.description)
     }
     // A line tools can wait for; written unbuffered so a pipe sees it at once.
-    FileHandle.standardOutput.write(Data("caravand: server \(configuration.name) (raft id \(configuration.nodeID)) listening on \(server.grpcAddress) (gRPC)\n".utf8))
+    FileHandle.standardOutput.write(Data("caravand: server \(configuration.name) (raft id \(configuration.nodeID)) listening on \(server.grpcAddress) (gRPC)\(configuration.httpPort.map { ", \(configuration.bindHost):\($0) (HTTP)" } ?? "")\n".utf8))
     let group = ServiceGroup(
         services: [ServerService(server: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     try await group.run()

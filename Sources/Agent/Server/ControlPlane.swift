@@ -94,6 +94,17 @@ public final class ControlPlane: Sendable {
         return status
     }
 
+    /// Whether this server can serve: a leader is known and the state has
+    /// caught up with the commit index (what `/health/ready` reports).
+    public func readiness() async -> (ready: Bool, reason: String) {
+        let status = await driver.status
+        if status.leader == 0 { return (false, "no leader is known") }
+        if status.appliedIndex < status.commitIndex {
+            return (false, "applied index \(status.appliedIndex) is behind the commit index \(status.commitIndex)")
+        }
+        return (true, "")
+    }
+
     /// The replicated state; linearizable unless `stale`.
     public func read(stale: Bool) async throws(ControlPlaneError) -> ServerState {
         if !stale {

@@ -28,6 +28,8 @@ public final class Server: Sendable {
     private let endpointTask: Task<Void, any Error>
     private let router: LeaderRouter
     private let leaderScheduler: LeaderScheduler
+    /// The event stream's hub.
+    public let events = EventBroker()
     private let store: RocksDBStore?
     private let logger: Logger
     private let stopped = Mutex(false)
@@ -126,13 +128,15 @@ public final class Server: Sendable {
             ClusterHandler(plane: plane, members: directory),
             OperatorHandler(plane: plane, router: router, members: directory, authorizer: .requiring([.cli, .server], under: security)),
             EvaluationsHandler(plane: plane, router: router),
+            EventsHandler(events: events),
             AllocationsHandler(plane: plane, router: router),
         ]
         endpoint = ServerEndpoint(host: configuration.bindHost, port: configuration.grpcPort, security: security, services: services)
         let endpoint = self.endpoint
         endpointTask = Task { try await endpoint.run() }
         grpcAddress = advertise
-        box.set(leaderScheduler) { [weak self] in self?.syncPeers() }
+        events.start(at: stateMachine.snapshotOfState.appliedIndex)
+        box.set(leaderScheduler, events: events) { [weak self] in self?.syncPeers() }
     }
 
     private func awaitListening() async throws {
@@ -163,6 +167,18 @@ public final class Server: Sendable {
             group.addTask { await self.tick() }
             group.addTask { await self.followLeadership() }
             group.addTask { _ = try? await self.endpointTask.value }
+            if let httpPort = configuration.httpPort {
+                let http = HTTPEndpoint(plane: plane, host: configuration.bindHost, port: httpPort, logger: logger)
+                group.addTask {
+                    do {
+                        try await http.run()
+                    } catch {
+                        self.logger.error("the HTTP port \(httpPort) stopped: \(error)")
+                    }
+                    // Serve the gRPC port on even when HTTP failed: wait for shutdown.
+                    _ = try? await self.endpointTask.value
+                }
+            }
             await group.next()
             group.cancelAll()
         }
@@ -321,14 +337,15 @@ struct PeerSender: RaftMessageSender {
 /// Hands the state machine's changes (it is created first) to the scheduler
 /// and the peer connections.
 final class ChangeRouter: Sendable {
-    private let targets = Mutex<(LeaderScheduler, @Sendable () -> Void)?>(nil)
+    private let targets = Mutex<(LeaderScheduler, EventBroker, @Sendable () -> Void)?>(nil)
 
-    func set(_ scheduler: LeaderScheduler, membersChanged: @escaping @Sendable () -> Void) {
-        targets.withLock { $0 = (scheduler, membersChanged) }
+    func set(_ scheduler: LeaderScheduler, events: EventBroker, membersChanged: @escaping @Sendable () -> Void) {
+        targets.withLock { $0 = (scheduler, events, membersChanged) }
     }
 
     func forward(_ changes: ServerState.Changes) {
-        guard let (scheduler, membersChanged) = targets.withLock({ $0 }) else { return }
+        guard let (scheduler, events, membersChanged) = targets.withLock({ $0 }) else { return }
+        events.publish(index: changes.index, events: changes.events)
         if changes.membersChanged { membersChanged() }
         if !changes.pendingEvaluations.isEmpty || changes.capacityChanged {
             Task { await scheduler.stateChanged(changes) }

@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     public var bindHost = "127.0.0.1"
     /// The gRPC port: Raft, the public API and the node API. 0 picks a free one.
     public var grpcPort = 7647
+    /// The HTTP port: health checks (and later the REST API, metrics, UI). nil: no HTTP port.
+    public var httpPort: Int? = 7646
     /// The address peers and forwarded requests reach this server at; nil: bind host and port.
     public var advertise: PeerAddress?
     /// The servers of a new cluster, this one included, by name. Used once, to

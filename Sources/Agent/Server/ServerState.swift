@@ -43,14 +43,18 @@ public struct ServerState: Sendable {
 
     /// Facts about one apply, for the services that react to changes.
     public struct Changes: Sendable {
+        /// The Raft index of the entry applied.
+        public var index: UInt64 = 0
         /// Evaluations that became pending (for the leader's broker).
         public var pendingEvaluations: [Evaluation] = []
         /// Something that frees or adds capacity happened: blocked evaluations may now fit.
         public var capacityChanged = false
         /// The Raft members or their addresses changed.
         public var membersChanged = false
+        /// What changed, for the event stream.
+        public var events: [StateEvent] = []
 
-        var isEmpty: Bool { pendingEvaluations.isEmpty && !capacityChanged && !membersChanged }
+        var isEmpty: Bool { pendingEvaluations.isEmpty && !capacityChanged && !membersChanged && events.isEmpty }
     }
 
     // MARK: Queries
@@ -85,6 +89,7 @@ public struct ServerState: Sendable {
     public mutating func apply(_ command: ServerCommand, at index: UInt64) -> (CommandOutcome, Changes) {
         appliedIndex = max(appliedIndex, index)
         var changes = Changes()
+        changes.index = index
         let outcome: CommandOutcome
         switch command {
         case .registerJob(let register):
@@ -99,6 +104,7 @@ public struct ServerState: Sendable {
         case .upsertNode(let node, _):
             cluster.upsert(node)
             changes.capacityChanged = true
+            changes.events.append(.node(node, "NodeUpdated"))
             outcome = .applied(index: index)
         case .describeMembers(let descriptions):
             for d in descriptions { members[d.id] = d }
@@ -139,6 +145,7 @@ public struct ServerState: Sendable {
             record = JobRecord(versions: [Job(spec: r.spec, version: 0, submittedAt: r.at)], createIndex: index, modifyIndex: index)
         }
         jobs[key] = record
+        changes.events.append(.job(record.current, "JobRegistered"))
         let evaluation = Evaluation(
             id: r.evaluationID, namespace: key.namespace, jobID: key.id, jobType: r.spec.type,
             priority: r.spec.priority, trigger: .jobRegister, createdAt: r.at)
@@ -161,6 +168,7 @@ public struct ServerState: Sendable {
         }
         record.modifyIndex = index
         jobs[s.key] = record
+        changes.events.append(.job(stopped, s.purge ? "JobPurged" : "JobDeregistered"))
         let evaluation = Evaluation(
             id: s.evaluationID, namespace: s.key.namespace, jobID: s.key.id, jobType: stopped.spec.type,
             priority: stopped.spec.priority, trigger: .jobDeregister, createdAt: s.at)
@@ -176,6 +184,11 @@ public struct ServerState: Sendable {
 
     private mutating func applyPlan(_ r: ServerCommand.PlanResult, index: UInt64, changes: inout Changes) -> CommandOutcome {
         cluster.apply(r.plan, at: r.at)
+        let touched = r.plan.placements.map(\.id) + r.plan.updates.map(\.id) + r.plan.stops.map(\.allocationID)
+            + r.plan.preemptions.map(\.allocationID)
+        for id in touched {
+            if let a = cluster.allocations[id] { changes.events.append(.allocation(a, "AllocationUpdated")) }
+        }
         if !r.plan.stops.isEmpty || !r.plan.preemptions.isEmpty { changes.capacityChanged = true }
         upsert(r.evaluation, index: index, changes: &changes)
         for followUp in r.plan.followUpEvaluations { upsert(followUp, index: index, changes: &changes) }
@@ -187,6 +200,7 @@ public struct ServerState: Sendable {
                 cancelled.statusDescription = "superseded by blocked evaluation \(blocked.id)"
                 evaluations[id] = cancelled
                 evaluationModifyIndex[id] = index
+                changes.events.append(.evaluation(cancelled, "EvaluationUpdated"))
             }
             upsert(blocked, index: index, changes: &changes)
         }
@@ -196,7 +210,55 @@ public struct ServerState: Sendable {
     private mutating func upsert(_ evaluation: Evaluation, index: UInt64, changes: inout Changes) {
         evaluations[evaluation.id] = evaluation
         evaluationModifyIndex[evaluation.id] = index
+        changes.events.append(.evaluation(evaluation, "EvaluationUpdated"))
         if evaluation.status == .pending { changes.pendingEvaluations.append(evaluation) }
+    }
+}
+
+// MARK: - Events
+
+/// One change to the state, as the event stream carries it: the value after
+/// the change, kept as a value (it is encoded only for subscribers that want it).
+public enum StateEvent: Sendable {
+    case job(Job, String)
+    case evaluation(Evaluation, String)
+    case allocation(Allocation, String)
+    case node(Node, String)
+
+    /// "Job", "Evaluation", "Allocation", "Node".
+    public var topic: String {
+        switch self {
+        case .job: "Job"
+        case .evaluation: "Evaluation"
+        case .allocation: "Allocation"
+        case .node: "Node"
+        }
+    }
+
+    /// What happened: "JobRegistered", "AllocationUpdated", ...
+    public var type: String {
+        switch self {
+        case .job(_, let t), .evaluation(_, let t), .allocation(_, let t), .node(_, let t): t
+        }
+    }
+
+    public var key: String {
+        switch self {
+        case .job(let j, _): j.spec.id
+        case .evaluation(let e, _): e.id.rawValue
+        case .allocation(let a, _): a.id.rawValue
+        case .node(let n, _): n.id.rawValue
+        }
+    }
+
+    /// Empty for nodes, which belong to no namespace.
+    public var namespace: String {
+        switch self {
+        case .job(let j, _): j.spec.namespace
+        case .evaluation(let e, _): e.namespace
+        case .allocation(let a, _): a.namespace
+        case .node: ""
+        }
     }
 }
 

@@ -8,6 +8,7 @@ import Transport
 final class ServerProcess: @unchecked Sendable {
     let name: String
     let port: Int
+    let httpPort: Int
     let arguments: [String]
     let logPath: String
     private(set) var process: Process
@@ -29,6 +30,7 @@ final class ServerProcess: @unchecked Sendable {
     init(name: String, port: Int, arguments: [String], logDirectory: String) throws {
         self.name = name
         self.port = port
+        httpPort = try freePort()
         self.arguments = arguments
         logPath = "\(logDirectory)/\(name).log"
         process = Process()
@@ -46,7 +48,7 @@ final class ServerProcess: @unchecked Sendable {
         log.seekToEndOfFile()
         process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["server", "--name", name, "--grpc-port", String(port)] + arguments
+        process.arguments = ["server", "--name", name, "--grpc-port", String(port), "--http-port", String(httpPort)] + arguments
         process.standardOutput = log
         process.standardError = log
         try process.run()
