@@ -70,27 +70,18 @@ struct JobsHandler: Caravan_Api_V1_Jobs.SimpleServiceProtocol {
         let options = request.options
         return try await router.write({ () throws(ControlPlaneError) in
             let state = try await plane.read(stale: options.allowStale)
-            let namespace = options.namespace
-            let pageSize = options.pageSize == 0 ? 100 : Int(min(options.pageSize, 1000))
-            var keys = state.jobs.keys.filter { key in
-                (namespace == "*" || key.namespace == Self.namespace(namespace))
-                    && (options.prefix.isEmpty || key.id.hasPrefix(options.prefix))
-                    && Self.cursorKey(key) > options.cursor
+            let matching = state.jobs.values.filter { record in
+                let job = record.current
+                return namespaceMatches(options.namespace, job.spec.namespace)
+                    && (options.prefix.isEmpty || job.spec.id.hasPrefix(options.prefix))
+                    && (request.type.isEmpty || job.spec.type.rawValue == request.type)
+                    && (request.status.isEmpty || state.status(of: job.key) == request.status)
             }
-            keys.sort { Self.cursorKey($0) < Self.cursorKey($1) }
+            let (items, next) = page(matching, options: options) { Self.cursorKey($0.current.key) }
             var response = Caravan_Api_V1_ListJobsResponse()
             response.meta = Self.meta(state)
-            for key in keys {
-                guard let record = state.jobs[key] else { continue }
-                if !request.type.isEmpty, record.current.spec.type.rawValue != request.type { continue }
-                let status = state.status(of: key)
-                if !request.status.isEmpty, status != request.status { continue }
-                if response.jobs.count == pageSize {
-                    response.page.nextCursor = Self.cursorKey(response.jobs.last.map { JobKey(namespace: $0.namespace, id: $0.id) }!)
-                    break
-                }
-                response.jobs.append(Self.wire(record.current, record: record, state: state).summary)
-            }
+            response.page.nextCursor = next
+            response.jobs = items.map { Self.wire($0.current, record: $0, state: state).summary }
             return response
         }, forward: { try await $0.jobs.list(request) })
     }
