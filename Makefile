@@ -14,17 +14,23 @@ run: deps
 	$(SWIFT) run -c release replicated-kv
 
 ## test: build and pass every test
+# Each run is bounded (TEST_LIMIT seconds) so a hung test fails the build
+# instead of the CI clock. The pure, CPU-bound suites run apart from the ones
+# doing real I/O, and the multi-process cluster tests apart from both: on the
+# two-thread cooperative pool, an I/O test's async calls would otherwise wait
+# behind minutes of simulation and miss their time limits.
+TEST_LIMIT ?= 900
+PURE_SUITES = RaftCoreTests|SchedulerTests|ModelTests
 test: deps
 	$(SWIFT) build --build-tests
+	timeout -k 10 $(TEST_LIMIT) $(SWIFT) test --skip-build --filter '$(PURE_SUITES)'
 	@# A private Docker engine for the Executor's docker tests; one this started stops on any exit.
 	scripts/dockerd-test.sh status || started=1; \
 	trap '[ -z "$$started" ] || scripts/dockerd-test.sh stop' EXIT; \
 	if scripts/dockerd-test.sh start; then export CARAVAN_TEST_DOCKER_SOCKET="$$(scripts/dockerd-test.sh socket)"; \
 	else echo "make test: dockerd did not start; the docker driver tests will be skipped"; fi; \
-	$(SWIFT) test --skip-build --skip AgentTests
-	@# The multi-process cluster tests run alone: in one process with the CPU-bound
-	@# simulation, their async calls would wait behind it on the two-thread pool.
-	$(SWIFT) test --skip-build --filter AgentTests
+	timeout -k 10 $(TEST_LIMIT) $(SWIFT) test --skip-build --skip '$(PURE_SUITES)|AgentTests'
+	timeout -k 10 $(TEST_LIMIT) $(SWIFT) test --skip-build --filter AgentTests
 
 bench: deps
 	cd Benchmarks && $(SWIFT) run -c release RaftThroughput

@@ -39,6 +39,12 @@ import Testing
             let transport = PeerTransport(configuration: Self.fastConfiguration(1), security: .plaintext())
             transport.setPeer(2, address: PeerAddress(host: "127.0.0.1", port: port))
             group.addTask { await transport.run() }
+            // On any failure too: the receiver unblocks and both ends stop, so the group can finish.
+            defer {
+                gate.signal()
+                transport.shutdown()
+                endpoint.shutdown()
+            }
 
             let payload = [UInt8](repeating: 7, count: 256 << 10)
             for i in 1...8 {
@@ -53,8 +59,6 @@ import Testing
             gate.signal()
             try await withTimeout(.seconds(20), "the appends") { await inbox.waitFor(count: 13) }
             #expect(inbox.messages.filter { $0.type == .append }.map(\.index) == Array(1...8))
-            transport.shutdown()
-            endpoint.shutdown()
         }
     }
 

@@ -57,30 +57,48 @@ struct TestPKI: Sendable {
 
 /// Collects the messages a `RaftService` receives, for a test to await.
 final class Inbox: Sendable {
-    private let state = Mutex<(messages: [Message], waiters: [(Int, CheckedContinuation<Void, Never>)])>(([], []))
+    private struct Waiter {
+        var id: Int
+        var count: Int
+        var continuation: CheckedContinuation<Void, Never>
+    }
+    private let state = Mutex<(messages: [Message], waiters: [Waiter], nextID: Int)>(([], [], 0))
 
     func receive(_ messages: [Message]) {
-        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let ready = state.withLock { state -> [Waiter] in
             state.messages.append(contentsOf: messages)
             let count = state.messages.count
-            let ready = state.waiters.filter { $0.0 <= count }.map(\.1)
-            state.waiters.removeAll { $0.0 <= count }
+            let ready = state.waiters.filter { $0.count <= count }
+            state.waiters.removeAll { $0.count <= count }
             return ready
         }
-        for waiter in ready { waiter.resume() }
+        for waiter in ready { waiter.continuation.resume() }
     }
 
     var messages: [Message] { state.withLock { $0.messages } }
 
-    /// Returns once at least `count` messages arrived.
+    /// Returns once at least `count` messages arrived, or when the task is
+    /// cancelled (so a `withTimeout` around it ends instead of hanging).
     func waitFor(count: Int) async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Bool in
-                if state.messages.count >= count { return true }
-                state.waiters.append((count, continuation))
-                return false
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.messages.count >= count || Task.isCancelled { return true }
+                    state.waiters.append(Waiter(id: id, count: count, continuation: continuation))
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            let cancelled = state.withLock { state -> Waiter? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index)
+            }
+            cancelled?.continuation.resume()
         }
     }
 }
