@@ -9,9 +9,11 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## run: the main job (today: the embedded Raft example; a local cluster once the agent lands)
+## run: the main job: a local cluster (3 servers, 2 clients) running the example jobs
 run: deps
-	$(SWIFT) run -c release replicated-kv
+	$(SWIFT) build --product caravand
+	$(SWIFT) build --product caravan
+	scripts/run-local-cluster.sh
 
 ## test: build and pass every test
 # Each run is bounded (TEST_LIMIT seconds) so a hung test fails the build

@@ -147,6 +147,14 @@ let package = Package(
             exclude: ["Python"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "CLIApp", "ServerApp", "API", "Model", "Transport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "RaftCore", "StorageCrashChild"], swiftSettings: strict),
         .testTarget(name: "ModelTests", dependencies: ["Model"], swiftSettings: strict),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Model"], swiftSettings: strict),

@@ -8,6 +8,7 @@ packages=(
     librocksdb-dev   # Storage: the durable Raft log and node-local KV
     docker.io        # Executor tests: a private Docker engine (scripts/dockerd-test.sh)
     busybox-static   # Executor tests: the rootfs of the caravan-test/busybox:1 image
+    wabt             # make run: wat2wasm compiles the WASM example
 )
 
 # Python packages for the foreign-client test (Tests/AgentTests/Python).

@@ -20,6 +20,10 @@ public final class ClusterConnection: Sendable {
     public let evaluations: Caravan_Api_V1_Evaluations.Client<Wire>
     public let operatorControls: Caravan_Api_V1_Operator.Client<Wire>
     public let events: Caravan_Api_V1_Events.Client<Wire>
+    public let nodes: Caravan_Api_V1_Nodes.Client<Wire>
+    public let logs: Caravan_Api_V1_Logs.Client<Wire>
+    /// The node protocol (what client agents call).
+    public let node: Caravan_Node_V1_NodeService.Client<Wire>
 
     private let client: GRPCClient<Wire>
     private let runner: Task<Void, Never>
@@ -44,6 +48,9 @@ public final class ClusterConnection: Sendable {
         evaluations = .init(wrapping: client)
         operatorControls = .init(wrapping: client)
         events = .init(wrapping: client)
+        nodes = .init(wrapping: client)
+        logs = .init(wrapping: client)
+        node = .init(wrapping: client)
     }
 
     /// Stops the connection once calls in flight finish.

@@ -96,6 +96,25 @@ public struct NodeResources: Hashable, Codable, Sendable {
     public static let zero = NodeResources(cpu: 0, memoryMB: 0)
 }
 
+/// How a node drains: what moves, and by when.
+public struct DrainSpec: Hashable, Codable, Sendable {
+    /// Batch allocations may finish until `startedAt + deadline`; then they
+    /// move too. Nil waits for them forever; zero moves them at once.
+    public var deadline: Duration?
+    /// Leave system jobs' allocations running (they stop with the node).
+    public var ignoreSystemJobs: Bool
+    public var startedAt: Timestamp
+
+    public init(deadline: Duration?, ignoreSystemJobs: Bool = false, startedAt: Timestamp) {
+        self.deadline = deadline
+        self.ignoreSystemJobs = ignoreSystemJobs
+        self.startedAt = startedAt
+    }
+
+    /// When batch allocations must have moved; nil for never.
+    public var deadlineAt: Timestamp? { deadline.map { startedAt + $0 } }
+}
+
 /// A client node: where allocations run.
 public struct Node: Hashable, Codable, Sendable, Identifiable {
     public var id: NodeID
@@ -107,6 +126,8 @@ public struct Node: Hashable, Codable, Sendable, Identifiable {
     public var eligibility: NodeEligibility
     /// Draining: allocations migrate away, nothing new is placed.
     public var drain: Bool
+    /// How it drains, while `drain` is set.
+    public var drainSpec: DrainSpec?
     /// Fingerprinted attributes: `${attr.KEY}` in constraints ("kernel.name", "os.name", ...).
     public var attributes: [String: String]
     /// Operator metadata: `${meta.KEY}`.
@@ -134,6 +155,7 @@ public struct Node: Hashable, Codable, Sendable, Identifiable {
         self.status = status
         self.eligibility = eligibility
         self.drain = drain
+        self.drainSpec = nil
         self.attributes = attributes
         self.meta = meta
         self.resources = resources

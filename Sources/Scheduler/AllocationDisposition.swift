@@ -39,7 +39,18 @@ enum AllocationDisposition: Equatable {
             return .unknown(since: since, expiry: since + lostAfter)
         case .ready, .initializing:
             if a.clientStatus == .unknown { return .reconnecting }
-            if node.drain { return .migrate }
+            if let drain = node.drain ? node.drainSpec ?? DrainSpec(deadline: .zero, startedAt: .epoch) : nil {
+                switch a.jobType {
+                case .batch, .sysbatch:
+                    // Batch work may finish until the deadline.
+                    if let deadline = drain.deadlineAt, now >= deadline { return .migrate }
+                    return .running
+                case .system:
+                    return drain.ignoreSystemJobs ? .running : .migrate
+                case .service:
+                    return .migrate
+                }
+            }
             return .running
         }
     }

@@ -11,7 +11,7 @@ struct CaravanServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caravand",
         abstract: "The Caravan agent: server, client or dev mode.",
-        subcommands: [ServerCommand.self, DevCommand.self]
+        subcommands: [ServerCommand.self, ClientCommand.self, DevCommand.self]
     )
 }
 
@@ -84,12 +84,16 @@ struct ServerCommand: AsyncParsableCommand {
     var dataDir: String?
     @Option(help: "Snapshot the state and compact the log after this many applied entries.")
     var snapshotEvery: UInt64 = 10_000
+    @Option(help: "The shortest heartbeat TTL client nodes get, in milliseconds; a node silent longer is marked down.")
+    var heartbeatTtlMs = 10_000
 
     func run() async throws {
         common.bootstrapLogging()
         guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be greater than 0") }
         var configuration = ServerConfiguration(name: name)
         configuration.snapshotEvery = snapshotEvery
+        guard heartbeatTtlMs > 0 else { throw ValidationError("--heartbeat-ttl-ms must be greater than 0") }
+        configuration.heartbeatTTL = .milliseconds(heartbeatTtlMs)
         configuration.region = common.region
         configuration.bindHost = bind
         configuration.grpcPort = grpcPort
@@ -113,7 +117,7 @@ struct ServerCommand: AsyncParsableCommand {
         if !configuration.join.isEmpty && !configuration.peers.isEmpty {
             throw ValidationError("--peers starts a new cluster and --join joins an existing one: give one of them")
         }
-        try await runServer(configuration)
+        try await runAgent(server: configuration, client: nil)
     }
 
     static func parsePeers(_ text: String) throws -> [String: PeerAddress] {
@@ -131,19 +135,95 @@ struct ServerCommand: AsyncParsableCommand {
     }
 }
 
+/// `caravand client`: a worker node.
+struct ClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client",
+        abstract: "Run a client: a worker node that runs allocations.",
+        discussion: """
+            The client registers with the servers in --servers (it learns the others from them), \
+            runs what they place on it, and keeps running it while cut off from them. Restarted on \
+            the same --data-dir, it reattaches to the tasks still running.
+            """
+    )
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var node: NodeOptions
+    @Option(help: "Servers to register with, as HOST:PORT,HOST:PORT,…")
+    var servers: String
+
+    func run() async throws {
+        common.bootstrapLogging()
+        let addresses = try servers.split(separator: ",").map { text in
+            guard let address = PeerAddress(String(text)) else { throw ValidationError("--servers: \"\(text)\" is not HOST:PORT") }
+            return address
+        }
+        guard !addresses.isEmpty else { throw ValidationError("--servers: name at least one server") }
+        var configuration = try node.configuration(servers: addresses)
+        configuration.security = try common.security()
+        try await runAgent(server: nil, client: configuration)
+    }
+}
+
+/// What describes a client node, for `client` and `dev`.
+struct NodeOptions: ParsableArguments {
+    @Option(help: "The node's name (default: the host name).")
+    var nodeName: String?
+    @Option(help: "Where the node keeps its state and its allocations' directories (default: a temporary directory, state in memory).")
+    var clientDataDir: String?
+    @Option(help: "The node's datacenter.")
+    var datacenter = "dc1"
+    @Option(help: "The node's class, for constraints.")
+    var nodeClass = ""
+    @Option(help: "Operator metadata KEY=VALUE (repeatable).")
+    var meta: [String] = []
+    @Option(help: "A data set this node holds, NAME=DIRECTORY (repeatable): jobs that name it as an input are placed here.")
+    var dataset: [String] = []
+    @Option(help: "The Docker engine's socket, for the docker driver.")
+    var dockerSocket: String?
+
+    func configuration(servers: [PeerAddress]) throws -> ClientConfiguration {
+        var c = ClientConfiguration(name: nodeName ?? ProcessInfo.processInfo.hostName, servers: servers)
+        c.dataDirectory = clientDataDir
+        c.datacenter = datacenter
+        c.nodeClass = nodeClass
+        c.meta = try Self.pairs(meta, "--meta")
+        c.datasets = try Self.pairs(dataset, "--dataset").mapValues { path in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--dataset: \(path) is not a directory")
+            }
+            return URL(fileURLWithPath: path).standardizedFileURL.path
+        }
+        c.dockerSocket = dockerSocket
+        return c
+    }
+
+    static func pairs(_ items: [String], _ option: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for item in items {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("\(option) \(item): not NAME=VALUE") }
+            result[String(parts[0])] = String(parts[1])
+        }
+        return result
+    }
+}
+
 /// `caravand dev`: a one-process cluster on loopback.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Run a one-process development cluster on 127.0.0.1 (in memory unless --data-dir)."
+        abstract: "Run a one-process development cluster on 127.0.0.1: a server and a client (in memory unless --data-dir)."
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var node: NodeOptions
     @Option(help: "The gRPC port.")
     var grpcPort = 7647
     @Option(help: "The HTTP port (0: none).")
     var httpPort = 7646
-    @Option(help: "Keep state in this directory instead of in memory.")
+    @Option(help: "Keep the server's state in this directory instead of in memory.")
     var dataDir: String?
 
     func run() async throws {
@@ -154,22 +234,39 @@ struct DevCommand: AsyncParsableCommand {
         configuration.httpPort = httpPort == 0 ? nil : httpPort
         configuration.dataDirectory = dataDir
         configuration.security = try common.security()
-        try await runServer(configuration)
+        var client = try node.configuration(servers: [PeerAddress(host: "127.0.0.1", port: grpcPort)])
+        if node.nodeName == nil { client.name = "dev" }
+        client.security = configuration.security
+        try await runAgent(server: configuration, client: client)
     }
 }
 
-/// Starts the server, prints where it listens, and runs it until SIGTERM or SIGINT.
-func runServer(_ configuration: ServerConfiguration) async throws {
-    let logger = Logger(label: "caravan.server")
-    let server: Server
-    do {
-        server = try await Server.start(configuration, logger: logger)
-    } catch let error as ServerStartError {
-        throw ValidationError(error.description)
+/// Starts the server and/or the client, prints where they are, and runs
+/// them until SIGTERM or SIGINT.
+func runAgent(server serverConfiguration: ServerConfiguration?, client clientConfiguration: ClientConfiguration?) async throws {
+    let logger = Logger(label: "caravand")
+    var services: [any Service] = []
+    // Lines tools can wait for; written unbuffered so a pipe sees them at once.
+    if let configuration = serverConfiguration {
+        let server: Server
+        do {
+            server = try await Server.start(configuration, logger: Logger(label: "caravan.server"))
+        } catch let error as ServerStartError {
+            throw ValidationError(error.description)
+        }
+        FileHandle.standardOutput.write(Data("caravand: server \(configuration.name) (raft id \(configuration.nodeID)) listening on \(server.grpcAddress) (gRPC)\(configuration.httpPort.map { ", \(configuration.bindHost):\($0) (HTTP)" } ?? "")\n".utf8))
+        services.append(ServerService(server: server))
     }
-    // A line tools can wait for; written unbuffered so a pipe sees it at once.
-    FileHandle.standardOutput.write(Data("caravand: server \(configuration.name) (raft id \(configuration.nodeID)) listening on \(server.grpcAddress) (gRPC)\(configuration.httpPort.map { ", \(configuration.bindHost):\($0) (HTTP)" } ?? "")\n".utf8))
-    let group = ServiceGroup(
-        services: [ServerService(server: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    if let configuration = clientConfiguration {
+        let client: ClientAgent
+        do {
+            client = try await ClientAgent.start(configuration, logger: Logger(label: "caravan.client"))
+        } catch let error as ClientStartError {
+            throw ValidationError(error.description)
+        }
+        FileHandle.standardOutput.write(Data("caravand: client \(configuration.name) node \(client.nodeID) allocations in \(client.allocationsDirectory)\n".utf8))
+        services.append(ClientService(client: client))
+    }
+    let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     try await group.run()
 }

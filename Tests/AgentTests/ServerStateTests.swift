@@ -158,7 +158,7 @@ extension ServerState {
 
     @Test func applyPlanStoresPlacementsAndTheEvaluationsNewStatus() throws {
         var state = ServerState()
-        state.applyAll([.upsertNode(node, at: t0), register(try spec(), eval: "e1")])
+        state.applyAll([.updateNode(.init(node: node, evaluations: [], at: t0)), register(try spec(), eval: "e1")])
         let followUp = Evaluation(id: "later", jobID: "hello", jobType: .batch, trigger: .rescheduleLater,
                                   waitUntil: t0 + .seconds(60), createdAt: t0)
         let plan = Plan(evaluationID: "e1", jobKey: hello, jobVersion: 0, placements: [placement],
@@ -202,7 +202,7 @@ extension ServerState {
         var plan = Plan(evaluationID: "e1", jobKey: hello, jobVersion: 0, placements: [placement])
         plan.blockedEvaluation = blocked("b1")
         let commands: [ServerCommand] = [
-            .upsertNode(node, at: t0), register(try spec(), eval: "e1", key: "k"), applyPlan(plan, evaluation: "e1"),
+            .updateNode(.init(node: node, evaluations: [], at: t0)), register(try spec(), eval: "e1", key: "k"), applyPlan(plan, evaluation: "e1"),
             register(try spec("other"), eval: "o1"), stop(JobKey(id: "other"), eval: "s1"),
             .describeMembers([MemberDescription(id: 1, name: "s1", address: "127.0.0.1:4647")]),
         ]

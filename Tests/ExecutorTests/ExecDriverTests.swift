@@ -18,14 +18,15 @@ struct ExecDriverTests {
     @Test("exit codes, stdout and stderr, env and working directory")
     func exitCodeAndOutput() async throws {
         let directory = try makeTaskDirectory()
-        var spec = shellTask(#"echo "out $GREETING"; echo "err in $(pwd)" >&2; exit 3"#)
-        spec.env = ["GREETING": "hello"]
+        var spec = shellTask(#"echo "out $GREETING [$A][$ZZ]"; echo "err in $(pwd)" >&2; exit 3"#)
+        // Several variables, each read back exactly: none may run into the next.
+        spec.env = ["GREETING": "hello", "A": "1", "ZZ": "/a/long/path/value"]
         let handle = try await driver.start(spec, in: directory)
         let result = try await driver.wait(handle)
         #expect(result.exitCode == 3)
         #expect(result.signal == nil)
         #expect(!result.timedOut)
-        #expect(handle.stdout.readText() == "out hello\n")
+        #expect(handle.stdout.readText() == "out hello [1][/a/long/path/value]\n")
         #expect(handle.stderr.readText() == "err in \(directory.root)\n")
         #expect(handle.stdout.isComplete)
         try await driver.destroy(handle)

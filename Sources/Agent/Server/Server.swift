@@ -28,6 +28,9 @@ public final class Server: Sendable {
     private let endpointTask: Task<Void, any Error>
     private let router: LeaderRouter
     private let leaderScheduler: LeaderScheduler
+    private let heartbeats: HeartbeatMonitor
+    private let watches = AllocationWatchHub()
+    private let logRelays = LogRelayHub()
     /// The event stream's hub.
     public let events = EventBroker()
     private let store: RocksDBStore?
@@ -121,7 +124,14 @@ public final class Server: Sendable {
             address: directoryAddresses,
             name: { [names, stateMachine] in names[$0] ?? stateMachine.snapshotOfState.members[$0]?.name ?? "server-\($0)" })
 
+        let heartbeats = HeartbeatMonitor(plane: plane, minimumTTL: configuration.heartbeatTTL, logger: logger)
+        self.heartbeats = heartbeats
         let security = configuration.security
+        let memberAddresses: @Sendable () -> [String] = { [stateMachine, known] in
+            var all = Set(known.values.map(\.description))
+            for m in stateMachine.snapshotOfState.members.values { all.insert(m.address) }
+            return all.sorted()
+        }
         let services: [any RegistrableRPCService] = [
             RaftService(authorizer: .requiring([.server], under: security)) { messages in await driver.receive(messages) },
             JobsHandler(plane: plane, router: router, maxSpecBytes: configuration.maxSpecBytes),
@@ -130,13 +140,18 @@ public final class Server: Sendable {
             EvaluationsHandler(plane: plane, router: router),
             EventsHandler(events: events),
             AllocationsHandler(plane: plane, router: router),
+            NodesHandler(plane: plane, router: router),
+            LogsHandler(plane: plane, relays: logRelays),
+            NodeServiceHandler(
+                plane: plane, router: router, monitor: heartbeats, watches: watches, logs: logRelays,
+                authorizer: .requiring([.client, .server], under: security), servers: memberAddresses),
         ]
         endpoint = ServerEndpoint(host: configuration.bindHost, port: configuration.grpcPort, security: security, services: services)
         let endpoint = self.endpoint
         endpointTask = Task { try await endpoint.run() }
         grpcAddress = advertise
         events.start(at: stateMachine.snapshotOfState.appliedIndex)
-        box.set(leaderScheduler, events: events) { [weak self] in self?.syncPeers() }
+        box.set(leaderScheduler, events: events, watches: watches) { [weak self] in self?.syncPeers() }
     }
 
     private func awaitListening() async throws {
@@ -223,9 +238,11 @@ public final class Server: Sendable {
             if leadership.role == .leader {
                 logger.info("leading in term \(leadership.term)")
                 await leaderScheduler.becameLeader()
+                await heartbeats.becameLeader()
                 await describeBootstrapMembers()
             } else {
                 await leaderScheduler.lostLeadership()
+                await heartbeats.lostLeadership()
             }
         }
     }
@@ -299,6 +316,8 @@ public final class Server: Sendable {
         }
         // Stop taking calls; let unary calls in flight finish, then end the
         // long-lived ones (peers' Raft streams never finish by themselves).
+        await heartbeats.lostLeadership()
+        watches.finishAll()
         endpoint.shutdown()
         transport.shutdown()
         let endpointTask = self.endpointTask
@@ -337,15 +356,16 @@ struct PeerSender: RaftMessageSender {
 /// Hands the state machine's changes (it is created first) to the scheduler
 /// and the peer connections.
 final class ChangeRouter: Sendable {
-    private let targets = Mutex<(LeaderScheduler, EventBroker, @Sendable () -> Void)?>(nil)
+    private let targets = Mutex<(LeaderScheduler, EventBroker, AllocationWatchHub, @Sendable () -> Void)?>(nil)
 
-    func set(_ scheduler: LeaderScheduler, events: EventBroker, membersChanged: @escaping @Sendable () -> Void) {
-        targets.withLock { $0 = (scheduler, events, membersChanged) }
+    func set(_ scheduler: LeaderScheduler, events: EventBroker, watches: AllocationWatchHub, membersChanged: @escaping @Sendable () -> Void) {
+        targets.withLock { $0 = (scheduler, events, watches, membersChanged) }
     }
 
     func forward(_ changes: ServerState.Changes) {
-        guard let (scheduler, events, membersChanged) = targets.withLock({ $0 }) else { return }
+        guard let (scheduler, events, watches, membersChanged) = targets.withLock({ $0 }) else { return }
         events.publish(index: changes.index, events: changes.events)
+        if !changes.assignmentsChanged.isEmpty { watches.notify(changes.assignmentsChanged) }
         if changes.membersChanged { membersChanged() }
         if !changes.pendingEvaluations.isEmpty || changes.capacityChanged {
             Task { await scheduler.stateChanged(changes) }

@@ -16,8 +16,11 @@ public enum ServerCommand: Codable, Sendable, Hashable {
     case applyPlan(PlanResult)
     /// Creates or updates evaluations (new ones, blocked ones set back to pending, ...).
     case upsertEvaluations([Evaluation], at: Timestamp)
-    /// Registers or updates a worker node.
-    case upsertNode(Node, at: Timestamp)
+    /// Registers or changes a worker node (registration, heartbeat status,
+    /// drain, eligibility) with the evaluations the change calls for.
+    case updateNode(NodeUpdate)
+    /// What a node reports about its allocations, in the order it observed it.
+    case updateAllocations(AllocationUpdates)
     /// Records names and addresses of Raft members (the leader writes those
     /// of the bootstrap members, whose membership entries carry none).
     case describeMembers([MemberDescription])
@@ -34,6 +37,23 @@ public enum ServerCommand: Codable, Sendable, Hashable {
         public var key: JobKey
         public var purge: Bool
         public var evaluationID: EvaluationID
+        public var at: Timestamp
+    }
+
+    public struct NodeUpdate: Codable, Sendable, Hashable {
+        public var node: Node
+        /// For the jobs the change affects (a node down, draining, or a new
+        /// node that system jobs must reach).
+        public var evaluations: [Evaluation]
+        public var at: Timestamp
+    }
+
+    public struct AllocationUpdates: Codable, Sendable, Hashable {
+        /// The reporting node: updates for allocations elsewhere are ignored.
+        public var nodeID: NodeID
+        public var updates: [ClientAllocationUpdate]
+        /// For jobs whose allocations failed or came back (chosen by the proposer).
+        public var evaluations: [Evaluation]
         public var at: Timestamp
     }
 
@@ -70,4 +90,23 @@ public enum CommandOutcome: Sendable, Hashable {
     case rejected(String)
     /// The entry could not be decoded: written by a newer version, or damaged.
     case undecodable(String)
+}
+
+/// One allocation's status as its node observed it.
+public struct ClientAllocationUpdate: Codable, Sendable, Hashable {
+    public var allocationID: AllocationID
+    public var clientStatus: ClientStatus
+    public var clientDescription: String
+    public var taskStates: [String: TaskState]
+    /// When the node observed it (updates buffered while disconnected keep their time).
+    public var observedAt: Timestamp
+
+    public init(allocationID: AllocationID, clientStatus: ClientStatus, clientDescription: String = "",
+                taskStates: [String: TaskState] = [:], observedAt: Timestamp) {
+        self.allocationID = allocationID
+        self.clientStatus = clientStatus
+        self.clientDescription = clientDescription
+        self.taskStates = taskStates
+        self.observedAt = observedAt
+    }
 }

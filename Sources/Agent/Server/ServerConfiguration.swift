@@ -31,6 +31,9 @@ public struct ServerConfiguration: Sendable {
     public var snapshotEvery: UInt64 = 10_000
     /// The largest job specification accepted, in bytes.
     public var maxSpecBytes = 1 << 20
+    /// The shortest heartbeat TTL given to client nodes (it grows with their
+    /// number); a node silent for longer is marked down or disconnected.
+    public var heartbeatTTL: Duration = .seconds(10)
 
     public init(name: String) {
         self.name = name

@@ -32,6 +32,8 @@ public struct ServerState: Sendable {
     /// The Raft index at which each evaluation last changed.
     public private(set) var evaluationModifyIndex: [EvaluationID: UInt64] = [:]
     public private(set) var cluster = ClusterState()
+    /// The Raft index at which each node last changed.
+    public private(set) var nodeModifyIndex: [NodeID: UInt64] = [:]
     /// Names and addresses of the Raft members, from membership changes'
     /// contexts and ``ServerCommand/describeMembers(_:)``.
     public private(set) var members: [UInt64: MemberDescription] = [:]
@@ -53,8 +55,13 @@ public struct ServerState: Sendable {
         public var membersChanged = false
         /// What changed, for the event stream.
         public var events: [StateEvent] = []
+        /// Nodes whose assignments changed (allocations placed, stopped or
+        /// updated by a plan): their allocation watchers wake.
+        public var assignmentsChanged: Set<NodeID> = []
 
-        var isEmpty: Bool { pendingEvaluations.isEmpty && !capacityChanged && !membersChanged && events.isEmpty }
+        var isEmpty: Bool {
+            pendingEvaluations.isEmpty && !capacityChanged && !membersChanged && events.isEmpty && assignmentsChanged.isEmpty
+        }
     }
 
     // MARK: Queries
@@ -101,11 +108,17 @@ public struct ServerState: Sendable {
         case .upsertEvaluations(let evaluations, _):
             for evaluation in evaluations { upsert(evaluation, index: index, changes: &changes) }
             outcome = .applied(index: index)
-        case .upsertNode(let node, _):
+        case .updateNode(let update):
+            var node = update.node
+            if let old = cluster.node(node.id), old.status == node.status { node.statusUpdatedAt = old.statusUpdatedAt }
             cluster.upsert(node)
+            nodeModifyIndex[node.id] = index
             changes.capacityChanged = true
             changes.events.append(.node(node, "NodeUpdated"))
+            for evaluation in update.evaluations { upsert(evaluation, index: index, changes: &changes) }
             outcome = .applied(index: index)
+        case .updateAllocations(let update):
+            outcome = updateAllocations(update, index: index, changes: &changes)
         case .describeMembers(let descriptions):
             for d in descriptions { members[d.id] = d }
             changes.membersChanged = true
@@ -187,7 +200,10 @@ public struct ServerState: Sendable {
         let touched = r.plan.placements.map(\.id) + r.plan.updates.map(\.id) + r.plan.stops.map(\.allocationID)
             + r.plan.preemptions.map(\.allocationID)
         for id in touched {
-            if let a = cluster.allocations[id] { changes.events.append(.allocation(a, "AllocationUpdated")) }
+            if let a = cluster.allocations[id] {
+                changes.events.append(.allocation(a, "AllocationUpdated"))
+                changes.assignmentsChanged.insert(a.nodeID)
+            }
         }
         if !r.plan.stops.isEmpty || !r.plan.preemptions.isEmpty { changes.capacityChanged = true }
         upsert(r.evaluation, index: index, changes: &changes)
@@ -205,6 +221,27 @@ public struct ServerState: Sendable {
             upsert(blocked, index: index, changes: &changes)
         }
         return .planApplied(index: index)
+    }
+
+    /// Client statuses, applied in order. A status never goes from terminal
+    /// back to running: a node that reconnects after the servers marked its
+    /// allocation lost is told to stop it instead.
+    private mutating func updateAllocations(_ u: ServerCommand.AllocationUpdates, index: UInt64, changes: inout Changes) -> CommandOutcome {
+        for update in u.updates {
+            guard var a = cluster.allocations[update.allocationID], a.nodeID == u.nodeID else { continue }
+            if a.clientStatus.isTerminal && !update.clientStatus.isTerminal { continue }
+            let wasHolding = a.holdsResources
+            a.clientStatus = update.clientStatus
+            a.clientDescription = update.clientDescription
+            a.taskStates = update.taskStates
+            a.modifiedAt = update.observedAt
+            if update.clientStatus != .unknown { a.disconnectedAt = nil }
+            cluster.upsert(a)
+            if wasHolding && !a.holdsResources { changes.capacityChanged = true }
+            changes.events.append(.allocation(a, "AllocationUpdated"))
+        }
+        for evaluation in u.evaluations { upsert(evaluation, index: index, changes: &changes) }
+        return .applied(index: index)
     }
 
     private mutating func upsert(_ evaluation: Evaluation, index: UInt64, changes: inout Changes) {
@@ -271,6 +308,7 @@ extension ServerState {
         var evaluations: [Evaluation]
         var evaluationModifyIndex: [EvaluationID: UInt64]
         var nodes: [Node]
+        var nodeModifyIndex: [NodeID: UInt64]
         var allocations: [Allocation]
         var deployments: [Deployment]
         var members: [UInt64: MemberDescription]
@@ -283,7 +321,7 @@ extension ServerState {
             jobs: jobs.values.sorted { $0.current.key < $1.current.key },
             evaluations: evaluations.values.sorted { $0.id < $1.id },
             evaluationModifyIndex: evaluationModifyIndex,
-            nodes: cluster.nodes, allocations: cluster.allocations.values.sorted { $0.id < $1.id },
+            nodes: cluster.nodes, nodeModifyIndex: nodeModifyIndex, allocations: cluster.allocations.values.sorted { $0.id < $1.id },
             deployments: cluster.deployments.values.sorted { $0.jobKey < $1.jobKey },
             members: members, appliedIndex: appliedIndex, idempotency: idempotency)
     }
@@ -293,6 +331,7 @@ extension ServerState {
         for evaluation in image.evaluations { evaluations[evaluation.id] = evaluation }
         evaluationModifyIndex = image.evaluationModifyIndex
         cluster = ClusterState(nodes: image.nodes, allocations: image.allocations, deployments: image.deployments)
+        nodeModifyIndex = image.nodeModifyIndex
         members = image.members
         appliedIndex = image.appliedIndex
         idempotency = image.idempotency

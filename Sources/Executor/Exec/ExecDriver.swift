@@ -106,7 +106,8 @@ public final class ExecDriver: TaskDriver {
         let started = ResultLatch<Result<Int32, TaskDriverError>>()
         let exited = ResultLatch<(code: Int32, signal: Int32?)?>()
         let arguments = ["-c", Self.supervisorScript, "caravan-exec", stateDirectory, executable] + config.args
-        let environment = Environment.custom(env.map { Array("\($0.key)=\($0.value)".utf8) })
+        // Raw entries go to strdup(3) as they are: each must carry its NUL.
+        let environment = Environment.custom(env.map { Array("\($0.key)=\($0.value)\0".utf8) })
         let taskID = task.id
         Task.detached { [cgroup] in
             do {

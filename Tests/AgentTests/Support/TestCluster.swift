@@ -7,6 +7,7 @@ import Transport
 final class TestCluster: @unchecked Sendable {
     let directory: String
     private(set) var servers: [ServerProcess] = []
+    private(set) var clients: [ClientProcess] = []
 
     /// Starts `size` servers bootstrapped with each other as peers.
     /// - Parameters:
@@ -34,6 +35,14 @@ final class TestCluster: @unchecked Sendable {
             logDirectory: directory)
         servers.append(server)
         return server
+    }
+
+    /// Starts a `caravand client` registered with every server.
+    @discardableResult
+    func addClient(name: String, extra: [String] = []) throws -> ClientProcess {
+        let client = try ClientProcess(name: name, servers: servers.map(\.address), directory: directory, extra: extra)
+        clients.append(client)
+        return client
     }
 
     /// The server every running server agrees leads, once there is one.
@@ -94,13 +103,18 @@ final class TestCluster: @unchecked Sendable {
 
     /// The last lines of every server's log, for a failing test.
     func logs(lines: Int = 40) -> String {
-        servers.map { server in
-            let tail = server.log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
-            return "--- \(server.name) (port \(server.port)) ---\n\(tail)"
+        let processes = servers.map { ("\($0.name) (port \($0.port))", $0.log) } + clients.map { ("client \($0.name)", $0.log) }
+        return processes.map { name, log in
+            let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+            return "--- \(name) ---\n\(tail)"
         }.joined(separator: "\n")
     }
 
     func stop() {
+        for client in clients {
+            client.resume()
+            client.kill()
+        }
         for server in servers { server.kill() }
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -289,8 +289,11 @@ public nonisolated struct Caravan_Node_V1_AllocationAssignment: Sendable {
 
   public var modifyIndex: UInt64 = 0
 
-  /// JSON of Model.Allocation (carries the task group to run).
+  /// JSON of Model.Allocation.
   public var allocationJson: Data = Data()
+
+  /// JSON of Model.Job at the allocation's job version: the task group to run.
+  public var jobJson: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -966,7 +969,7 @@ nonisolated extension Caravan_Node_V1_WatchAllocationsRequest: SwiftProtobuf.Mes
 
 nonisolated extension Caravan_Node_V1_AllocationAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AllocationAssignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}allocation_id\0\u{3}desired_status\0\u{3}modify_index\0\u{3}allocation_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}allocation_id\0\u{3}desired_status\0\u{3}modify_index\0\u{3}allocation_json\0\u{3}job_json\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -978,6 +981,7 @@ nonisolated extension Caravan_Node_V1_AllocationAssignment: SwiftProtobuf.Messag
       case 2: try { try decoder.decodeSingularStringField(value: &self.desiredStatus) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.modifyIndex) }()
       case 4: try { try decoder.decodeSingularBytesField(value: &self.allocationJson) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.jobJson) }()
       default: break
       }
     }
@@ -996,6 +1000,9 @@ nonisolated extension Caravan_Node_V1_AllocationAssignment: SwiftProtobuf.Messag
     if !self.allocationJson.isEmpty {
       try visitor.visitSingularBytesField(value: self.allocationJson, fieldNumber: 4)
     }
+    if !self.jobJson.isEmpty {
+      try visitor.visitSingularBytesField(value: self.jobJson, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1004,6 +1011,7 @@ nonisolated extension Caravan_Node_V1_AllocationAssignment: SwiftProtobuf.Messag
     if lhs.desiredStatus != rhs.desiredStatus {return false}
     if lhs.modifyIndex != rhs.modifyIndex {return false}
     if lhs.allocationJson != rhs.allocationJson {return false}
+    if lhs.jobJson != rhs.jobJson {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,10 @@
+;; A WASI command that prints a line and exits 0; scripts/run-local-cluster.sh
+;; compiles it with wat2wasm (Debian's wabt) for hello-wasm.yaml.
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello from a WASM sandbox\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 26))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))

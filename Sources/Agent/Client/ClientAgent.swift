@@ -1,0 +1,473 @@
+import API
+import Executor
+import Foundation
+import GRPCCore
+import Logging
+import Model
+import Storage
+import Synchronization
+import Transport
+
+/// One client node: it registers with the servers, heartbeats, watches its
+/// allocations, runs them with the task drivers and reports their status.
+///
+/// It keeps running its allocations while cut off from every server: status
+/// updates are buffered on its disk and sent, in order, once a server is
+/// reachable again. A restarted client reattaches to the tasks still running.
+///
+/// ```swift
+/// let client = try await ClientAgent.start(ClientConfiguration(name: "edge-1", servers: [address]))
+/// try await client.run()       // until shutdown()
+/// ```
+public actor ClientAgent {
+    public nonisolated let configuration: ClientConfiguration
+    public nonisolated let nodeID: NodeID
+    /// Where the allocations' directories are.
+    public nonisolated let allocationsDirectory: String
+
+    private let local: ClientState
+    private let rocks: RocksDBStore?
+    private let drivers: DriverRegistry
+    private let logger: Logger
+    private let node: Node
+    private var servers: [PeerAddress]
+    private var runners: [AllocationID: AllocationRunner] = [:]
+    private var known: [AllocationID: ClientState.LocalAllocation] = [:]
+    private var sequence: UInt64
+    private var stopped = false
+    private let events: AsyncStream<RunnerEvent>.Continuation
+    private let eventStream: AsyncStream<RunnerEvent>
+    private let flushes: AsyncStream<Void>.Continuation
+    private let flushStream: AsyncStream<Void>
+    private let connected = Mutex<PeerAddress?>(nil)
+    private let stopSignal: AsyncStream<Void>
+    private let stopSignalContinuation: AsyncStream<Void>.Continuation
+    /// Writes the runners' statuses and checkpoints, in order.
+    private var recorder: Task<Void, Never>?
+
+    private enum RunnerEvent: Sendable {
+        case status(AllocationID, AllocationRunStatus, Timestamp)
+        case checkpoint(AllocationID, AllocationCheckpoint)
+    }
+
+    /// Opens the local state, fingerprints the node and reattaches to the
+    /// allocations it was running; call ``run()`` to talk to the servers.
+    public static func start(_ configuration: ClientConfiguration, drivers: DriverRegistry? = nil,
+                             logger: Logger = Logger(label: "caravan.client")) async throws -> ClientAgent {
+        let directory = configuration.dataDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("caravan-client-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/allocations", withIntermediateDirectories: true)
+        let rocks: RocksDBStore?
+        let store: any KeyValueStore
+        if configuration.dataDirectory != nil {
+            do {
+                rocks = try RocksDBStore(path: directory + "/state")
+            } catch {
+                throw ClientStartError.dataDirectory(directory, "\(error)")
+            }
+            store = rocks!.keyValues
+        } else {
+            rocks = nil
+            store = InMemoryKeyValueStore()
+        }
+        let local = ClientState(store: store)
+        let registry = drivers ?? DriverRegistry.builtIn(dockerSocket: configuration.dockerSocket ?? DockerDriver.defaultSocket)
+        let id = try local.nodeID()
+        let node = await Fingerprint.node(id: id, configuration: configuration, drivers: registry, dataDirectory: directory)
+        let agent = ClientAgent(
+            configuration: configuration, nodeID: id, node: node, directory: directory, local: local, rocks: rocks,
+            drivers: registry, sequence: try local.lastSequence(), logger: logger)
+        await agent.startRecording()
+        try await agent.reattach()
+        return agent
+    }
+
+    private init(configuration: ClientConfiguration, nodeID: NodeID, node: Node, directory: String, local: ClientState,
+                 rocks: RocksDBStore?, drivers: DriverRegistry, sequence: UInt64, logger: Logger) {
+        self.configuration = configuration
+        self.nodeID = nodeID
+        self.node = node
+        self.allocationsDirectory = directory + "/allocations"
+        self.local = local
+        self.rocks = rocks
+        self.drivers = drivers
+        self.sequence = sequence
+        self.logger = logger
+        servers = configuration.servers
+        (eventStream, events) = AsyncStream.makeStream()
+        (flushStream, flushes) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (stopSignal, stopSignalContinuation) = AsyncStream.makeStream()
+    }
+
+    /// The server this client talks to now, if any.
+    public nonisolated var connectedServer: PeerAddress? { connected.withLock { $0 } }
+
+    /// The allocations this client runs or ran, with their last status.
+    public var allocations: [AllocationID: ClientStatus] { known.mapValues(\.status) }
+
+    // MARK: Running
+
+    /// Talks to the servers until ``shutdown()``, failing over between them;
+    /// the allocations keep running whether or not a server is reachable.
+    public func run() async {
+        let stopping = stopSignal
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.sessions() }
+            group.addTask { await self.logRelays() }
+            group.addTask { for await _ in stopping {} }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Stops talking to the servers and lets go of the allocations without
+    /// stopping them: a client started again on the same data directory
+    /// reattaches to them.
+    public func shutdown() async {
+        guard !stopped else { return }
+        stopped = true
+        stopSignalContinuation.finish()
+        for runner in runners.values { await runner.detach() }
+        // Write the runners' last events before the store closes.
+        events.finish()
+        await recorder?.value
+        flushes.finish()
+        rocks?.close()
+    }
+
+    private func sessions() async {
+        var attempt = 0
+        while !stopped && !Task.isCancelled {
+            let address = servers[attempt % max(1, servers.count)]
+            do {
+                try await session(with: address)
+                attempt = 0
+            } catch {
+                connected.withLock { $0 = nil }
+                if stopped || Task.isCancelled { return }
+                logger.info("lost server \(address): \(error)")
+                attempt += 1
+                try? await Task.sleep(for: .milliseconds(min(2000, 100 << min(attempt, 5))) * Double.random(in: 0.5...1.0))
+            }
+        }
+    }
+
+    /// Registers with `address`, then heartbeats, watches allocations and
+    /// sends buffered status updates until any of them fails.
+    private func session(with address: PeerAddress) async throws {
+        let connection = try ClusterConnection(address: address, security: configuration.security)
+        defer { connection.close() }
+        let registration = try await connection.node.register(Caravan_Node_V1_RegisterRequest(node, version: "0.1.0"))
+        learn(registration.servers)
+        connected.withLock { $0 = address }
+        logger.info("registered node \(node.name) (\(nodeID)) with \(address)")
+        let ttl = Duration.milliseconds(Int64(max(registration.heartbeatTtlMs, 100)))
+        let id = nodeID
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.heartbeats(connection, ttl: ttl) }
+            group.addTask {
+                var request = Caravan_Node_V1_WatchAllocationsRequest()
+                request.nodeID = id.rawValue
+                try await connection.node.watchAllocations(request) { response in
+                    for try await update in response.messages { await self.apply(update) }
+                }
+                throw ClientSessionError.streamEnded
+            }
+            group.addTask { try await self.flushStatuses(connection) }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    private func heartbeats(_ connection: ClusterConnection, ttl initial: Duration) async throws {
+        var ttl = initial
+        var request = Caravan_Node_V1_HeartbeatRequest()
+        request.nodeID = nodeID.rawValue
+        request.status = "ready"
+        while !Task.isCancelled {
+            // Well inside the TTL, spread so a cluster's nodes do not beat together.
+            try await Task.sleep(for: ttl * Double.random(in: 0.3...0.5))
+            let response = try await connection.node.heartbeat(request)
+            if response.reregister { throw ClientSessionError.mustRegister }
+            learn(response.servers)
+            ttl = .milliseconds(Int64(max(response.heartbeatTtlMs, 100)))
+        }
+    }
+
+    private func learn(_ addresses: [String]) {
+        let learned = addresses.compactMap { PeerAddress($0) }
+        guard !learned.isEmpty else { return }
+        var all = configuration.servers
+        for a in learned where !all.contains(a) { all.append(a) }
+        servers = all
+    }
+
+    // MARK: Allocations
+
+    private func apply(_ update: Caravan_Node_V1_AllocationUpdate) async {
+        var listed = Set<AllocationID>()
+        for assignment in update.allocations {
+            let id = AllocationID(assignment.allocationID)
+            listed.insert(id)
+            guard let allocation = try? WireJSON.decode(Allocation.self, from: assignment.allocationJson),
+                  let job = try? WireJSON.decode(Job.self, from: assignment.jobJson)
+            else {
+                logger.error("allocation \(id) arrived without a readable allocation or job; ignoring it")
+                continue
+            }
+            if allocation.desiredStatus == .run {
+                guard known[id] == nil else { continue }
+                let record = ClientState.LocalAllocation(allocation: allocation, job: job, checkpoint: nil, status: .pending)
+                known[id] = record
+                persist(record)
+                let runner = makeRunner(allocation, job)
+                runners[id] = runner
+                await runner.start()
+            } else {
+                stop(id, because: allocation.desiredDescription)
+            }
+        }
+        if update.full {
+            for id in runners.keys where !listed.contains(id) { stop(id, because: "no longer assigned to this node") }
+        }
+        for id in update.removedAllocationIds.map { AllocationID($0) } { stop(id, because: "no longer assigned to this node") }
+    }
+
+    private func stop(_ id: AllocationID, because reason: String) {
+        guard let runner = runners[id] else { return }
+        logger.info("stopping allocation \(id): \(reason)")
+        Task { await runner.stop() }
+    }
+
+    private func makeRunner(_ allocation: Allocation, _ job: Job) -> AllocationRunner {
+        let id = allocation.id
+        let events = self.events
+        return AllocationRunner(
+            allocation: allocation, job: job, drivers: drivers, allocationsDirectory: allocationsDirectory,
+            datasets: configuration.datasets, cpuMHzPerCore: Double(node.resources.cpu / max(1, node.resources.cores)),
+            onStatus: { status in events.yield(.status(id, status, .now)) },
+            onCheckpoint: { checkpoint in events.yield(.checkpoint(id, checkpoint)) })
+    }
+
+    /// After a restart: reattach to what was running, remember what finished.
+    private func reattach() async throws {
+        for record in try local.allocations() {
+            known[record.allocation.id] = record
+            guard !record.status.isTerminal else { continue }
+            let runner = makeRunner(record.allocation, record.job)
+            runners[record.allocation.id] = runner
+            if let checkpoint = record.checkpoint {
+                await runner.restore(checkpoint)
+            } else {
+                await runner.start()
+            }
+        }
+        if !runners.isEmpty { logger.info("reattached to \(runners.count) allocations") }
+    }
+
+    private func startRecording() {
+        let stream = eventStream
+        recorder = Task {
+            for await event in stream { await self.record(event) }
+        }
+    }
+
+    /// Writes a runner's status or checkpoint to the local state, and queues
+    /// a status for the servers.
+    private func record(_ event: RunnerEvent) {
+        switch event {
+        case .checkpoint(let id, let checkpoint):
+            guard var record = known[id] else { return }
+            record.checkpoint = checkpoint
+            known[id] = record
+            persist(record)
+        case .status(let id, let status, let observed):
+            guard var record = known[id], record.status != status.clientStatus || !status.clientStatus.isTerminal else { return }
+            record.status = status.clientStatus
+            known[id] = record
+            persist(record)
+            let update = ClientAllocationUpdate(
+                allocationID: id, clientStatus: status.clientStatus, clientDescription: status.description,
+                taskStates: status.tasks, observedAt: observed)
+            do {
+                try local.buffer([update], after: &sequence)
+            } catch {
+                logger.error("cannot buffer the status of allocation \(id): \(error)")
+            }
+            flushes.yield()
+            if status.clientStatus.isTerminal, let runner = runners.removeValue(forKey: id) {
+                Task { await runner.destroy() }
+            }
+        }
+    }
+
+    private func persist(_ record: ClientState.LocalAllocation) {
+        do {
+            try local.save(record)
+        } catch {
+            logger.error("cannot save allocation \(record.allocation.id): \(error)")
+        }
+    }
+
+    /// Sends buffered status updates, oldest first, whenever there are any.
+    private func flushStatuses(_ connection: ClusterConnection) async throws {
+        flushes.yield()
+        for await _ in flushStream {
+            while true {
+                let batch = try local.buffered(limit: configuration.statusBatch)
+                if batch.isEmpty { break }
+                // Within a batch only each allocation's latest status matters.
+                var latest: [AllocationID: ClientAllocationUpdate] = [:]
+                for (_, update) in batch { latest[update.allocationID] = update }
+                var request = Caravan_Node_V1_UpdateAllocationStatusRequest()
+                request.nodeID = nodeID.rawValue
+                request.statuses = batch.compactMap { _, update in
+                    guard latest[update.allocationID] == update else { return nil }
+                    latest[update.allocationID] = nil
+                    return Caravan_Node_V1_AllocationStatus(update)
+                }
+                _ = try await connection.node.updateAllocationStatus(request)
+                try local.acknowledge(through: batch.map(\.0))
+            }
+        }
+    }
+
+    // MARK: Logs
+
+    /// Keeps a log relay open to every known server, so that any of them can
+    /// serve this node's task logs.
+    private func logRelays() async {
+        await withTaskGroup(of: Void.self) { group in
+            var relaying = Set<PeerAddress>()
+            while !stopped && !Task.isCancelled {
+                for address in servers where !relaying.contains(address) {
+                    relaying.insert(address)
+                    group.addTask { await self.relayLogs(to: address) }
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func relayLogs(to address: PeerAddress) async {
+        let id = nodeID
+        let directory = allocationsDirectory
+        while !stopped && !Task.isCancelled {
+            do {
+                let connection = try ClusterConnection(address: address, security: configuration.security)
+                defer { connection.close() }
+                let (outgoing, output) = AsyncStream<Caravan_Node_V1_LogRelayMessage>.makeStream()
+                try await connection.node.relayLogs(requestProducer: { writer in
+                    var hello = Caravan_Node_V1_LogRelayMessage()
+                    hello.nodeID = id.rawValue
+                    try await writer.write(hello)
+                    for await message in outgoing { try await writer.write(message) }
+                }, onResponse: { response in
+                    let readers = LogReaders()
+                    defer { readers.cancelAll() }
+                    for try await request in response.messages {
+                        if request.cancel {
+                            readers.cancel(request.requestID)
+                            continue
+                        }
+                        readers.start(request.requestID, LogServing.serve(request, from: directory, to: output))
+                    }
+                    output.finish()
+                })
+            } catch {
+                if stopped || Task.isCancelled { return }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+/// The log reads a node serves, by request.
+private final class LogReaders: Sendable {
+    private let tasks = Mutex<[UInt64: Task<Void, Never>]>([:])
+    func start(_ id: UInt64, _ work: @escaping @Sendable () async -> Void) {
+        let task = Task { await work() }
+        tasks.withLock { $0[id] = task }
+    }
+    func cancel(_ id: UInt64) { tasks.withLock { $0.removeValue(forKey: id) }?.cancel() }
+    func cancelAll() { tasks.withLock { t in defer { t = [:] }; return Array(t.values) }.forEach { $0.cancel() } }
+}
+
+/// Reads a task's log for a server's request.
+enum LogServing {
+    static func serve(
+        _ request: Caravan_Node_V1_LogRequest, from allocations: String,
+        to output: AsyncStream<Caravan_Node_V1_LogRelayMessage>.Continuation
+    ) -> @Sendable () async -> Void {
+        {
+            var message = Caravan_Node_V1_LogRelayMessage()
+            message.requestID = request.requestID
+            let taskDirectory = allocations + "/" + AllocationRunner.pathComponent(request.allocationID) + "/" + AllocationRunner.pathComponent(request.task)
+            guard FileManager.default.fileExists(atPath: taskDirectory) else {
+                message.error = "allocation \(request.allocationID) has no task \"\(request.task)\" on this node"
+                output.yield(message)
+                return
+            }
+            let stream = request.stream == "stderr" ? "stderr" : "stdout"
+            let reader = LogReader(directory: taskDirectory + "/logs", name: "\(request.task).\(stream)")
+            var offset: Int64 = 0
+            do {
+                var skip = request.fromEnd ? max(0, Int64(reader.readAll().count) - request.offset) : request.offset
+                for try await chunk in reader.chunks(follow: request.follow) {
+                    var bytes = chunk[...]
+                    if skip > 0 {
+                        let dropped = min(Int64(bytes.count), skip)
+                        bytes = bytes.dropFirst(Int(dropped))
+                        skip -= dropped
+                        offset += dropped
+                    }
+                    guard !bytes.isEmpty else { continue }
+                    message.data = Data(bytes)
+                    message.offset = offset
+                    offset += Int64(bytes.count)
+                    output.yield(message)
+                }
+                message.data = Data()
+                message.offset = offset
+                message.endOfStream = true
+                output.yield(message)
+            } catch {
+                message.error = "reading the log failed: \(error)"
+                output.yield(message)
+            }
+        }
+    }
+}
+
+extension Caravan_Node_V1_AllocationStatus {
+    init(_ update: ClientAllocationUpdate) {
+        self.init()
+        allocationID = update.allocationID.rawValue
+        clientStatus = update.clientStatus.rawValue
+        clientDescription = update.clientDescription
+        tasks = update.taskStates.mapValues(Caravan_Node_V1_TaskStatus.init)
+        observedAtUnixNano = update.observedAt.unixNanoseconds
+    }
+}
+
+enum ClientSessionError: Error, CustomStringConvertible {
+    case streamEnded
+    case mustRegister
+    var description: String {
+        switch self {
+        case .streamEnded: "the server ended the allocation watch"
+        case .mustRegister: "the server no longer knows this node; registering again"
+        }
+    }
+}
+
+/// Why a client could not start.
+public enum ClientStartError: Error, CustomStringConvertible {
+    case dataDirectory(String, String)
+    public var description: String {
+        switch self {
+        case .dataDirectory(let path, let why): "cannot use the data directory \(path): \(why)"
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Model
+import Storage
+
+/// What a client keeps on its own disk, so that a restarted client knows
+/// its node ID, reattaches to its running tasks instead of starting them
+/// again, and still sends the status updates it could not send before.
+///
+/// Keys: `node/id`; `alloc/<id>` → ``LocalAllocation``; `status/<seq>` → a
+/// buffered ``ClientAllocationUpdate``, with `seq` a big-endian counter so a
+/// prefix scan returns them in the order they were observed.
+final class ClientState: Sendable {
+    let store: any KeyValueStore
+
+    init(store: any KeyValueStore) {
+        self.store = store
+    }
+
+    /// One allocation as the client knows it.
+    struct LocalAllocation: Codable, Sendable {
+        var allocation: Allocation
+        var job: Job
+        var checkpoint: AllocationCheckpoint?
+        var status: ClientStatus
+    }
+
+    func nodeID() throws -> NodeID {
+        if let stored = try store.get(Array("node/id".utf8)) { return NodeID(String(decoding: stored, as: UTF8.self)) }
+        let id = NodeID(UUID().uuidString.lowercased())
+        try store.put(Array("node/id".utf8), Array(id.rawValue.utf8))
+        return id
+    }
+
+    func allocations() throws -> [LocalAllocation] {
+        try store.scan(prefix: Array("alloc/".utf8)).compactMap { try? JSONDecoder().decode(LocalAllocation.self, from: Data($0.value)) }
+    }
+
+    func save(_ allocation: LocalAllocation) throws {
+        try store.put(Self.key(allocation.allocation.id), Array(try JSONEncoder().encode(allocation)))
+    }
+
+    static func key(_ id: AllocationID) -> [UInt8] { Array("alloc/\(id.rawValue)".utf8) }
+
+    /// Buffers `updates` durably after those already buffered.
+    func buffer(_ updates: [ClientAllocationUpdate], after sequence: inout UInt64) throws {
+        var batch = KeyValueBatch()
+        for update in updates {
+            sequence += 1
+            batch.put(Self.statusKey(sequence), Array(try JSONEncoder().encode(update)))
+        }
+        try store.write(batch)
+    }
+
+    /// The buffered updates, oldest first, at most `limit`.
+    func buffered(limit: Int) throws -> [(UInt64, ClientAllocationUpdate)] {
+        try store.scan(prefix: Array("status/".utf8), limit: limit).compactMap { pair in
+            guard let update = try? JSONDecoder().decode(ClientAllocationUpdate.self, from: Data(pair.value)) else { return nil }
+            let sequence = pair.key.dropFirst("status/".utf8.count).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            return (sequence, update)
+        }
+    }
+
+    /// The highest sequence buffered (0 when none).
+    func lastSequence() throws -> UInt64 {
+        try buffered(limit: .max).last?.0 ?? 0
+    }
+
+    func acknowledge(through sequences: [UInt64]) throws {
+        var batch = KeyValueBatch()
+        for s in sequences { batch.delete(Self.statusKey(s)) }
+        try store.write(batch)
+    }
+
+    static func statusKey(_ sequence: UInt64) -> [UInt8] {
+        Array("status/".utf8) + (0..<8).reversed().map { UInt8(truncatingIfNeeded: sequence >> (UInt64($0) * 8)) }
+    }
+}

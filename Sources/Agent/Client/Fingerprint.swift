@@ -1,0 +1,108 @@
+import Foundation
+import Executor
+import Model
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a node finds out about itself: the facts constraints match
+/// (`${attr.KEY}`), the resources it offers, its drivers, devices and data sets.
+enum Fingerprint {
+    static func node(id: NodeID, configuration c: ClientConfiguration, drivers: DriverRegistry, dataDirectory: String) async -> Node {
+        var attributes: [String: String] = [:]
+        var system = utsname()
+        uname(&system)
+        func field<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        let machine = field(system.machine)
+        attributes["os.name"] = "linux"
+        attributes["kernel.name"] = field(system.sysname).lowercased()
+        attributes["kernel.version"] = field(system.release)
+        attributes["cpu.arch"] = ["x86_64": "amd64", "aarch64": "arm64"][machine] ?? machine
+        attributes["unique.hostname"] = field(system.nodename)
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let mhz = cpuMHz()
+        attributes["cpu.numcores"] = String(cores)
+        attributes["cpu.frequency"] = String(mhz)
+        let memoryMB = Int(ProcessInfo.processInfo.physicalMemory >> 20)
+        attributes["memory.totalbytes"] = String(ProcessInfo.processInfo.physicalMemory)
+        let diskMB = freeDiskMB(dataDirectory)
+        attributes["unique.storage.bytesfree"] = String(diskMB << 20)
+
+        var driverInfo: [String: DriverInfo] = [:]
+        for (name, print) in await drivers.fingerprints() {
+            var attributes = print.attributes
+            if let version = print.version { attributes["driver.\(name).version"] = version }
+            driverInfo[name] = DriverInfo(detected: true, healthy: print.isHealthy, attributes: attributes)
+        }
+        for (_, info) in driverInfo {
+            for (key, value) in info.attributes { attributes[key] = value }
+        }
+
+        var datasets: [String: DatasetInfo] = [:]
+        for (name, path) in c.datasets {
+            datasets[name] = DatasetInfo(sizeBytes: directorySize(path))
+        }
+        return Node(
+            id: id, name: c.name, datacenter: c.datacenter, nodeClass: c.nodeClass, nodePool: c.nodePool,
+            status: .initializing, attributes: attributes, meta: c.meta,
+            resources: NodeResources(cpu: cores * mhz, cores: cores, memoryMB: memoryMB, diskMB: diskMB, devices: gpus()),
+            reserved: c.reserved, drivers: driverInfo, datasets: datasets)
+    }
+
+    /// MHz of one core, from /proc/cpuinfo (1000 when it does not say).
+    static func cpuMHz() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return 1000 }
+        for line in text.split(separator: "\n") where line.hasPrefix("cpu MHz") {
+            if let value = line.split(separator: ":").last.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
+                return max(1, Int(value))
+            }
+        }
+        return 1000
+    }
+
+    static func freeDiskMB(_ path: String) -> Int {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return 0 }
+        return Int(UInt64(stats.f_bavail) * UInt64(stats.f_frsize) >> 20)
+    }
+
+    /// The bytes of the regular files under `path`.
+    static func directorySize(_ path: String) -> Int64 {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        while let relative = walker.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + relative)
+            if attributes?[.type] as? FileAttributeType == .typeRegular {
+                total += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+            }
+        }
+        return total
+    }
+
+    /// NVIDIA GPUs, through `nvidia-smi` when it is installed.
+    static func gpus() -> [NodeDeviceGroup] {
+        let candidates = ["/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi"]
+        guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return [] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["--query-gpu=uuid,name,memory.total", "--format=csv,noheader,nounits"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return [] }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return [] }
+        var byName: [String: NodeDeviceGroup] = [:]
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count >= 3 else { continue }
+            byName[parts[1], default: NodeDeviceGroup(vendor: "nvidia", type: "gpu", name: parts[1], instanceIDs: [], attributes: ["memory_mb": parts[2]])]
+                .instanceIDs.append(parts[0])
+        }
+        return byName.values.sorted { $0.name < $1.name }
+    }
+}

@@ -1,0 +1,149 @@
+import API
+import Foundation
+import GRPCCore
+import Model
+import Transport
+
+/// The `NodeService` that client nodes call: registration and heartbeats
+/// (which the leader judges), allocation watches (served from this server's
+/// state), and status reports (written through the leader).
+struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
+    let plane: ControlPlane
+    let router: LeaderRouter
+    let monitor: HeartbeatMonitor
+    let watches: AllocationWatchHub
+    let logs: LogRelayHub
+    let authorizer: PeerAuthorizer
+    /// The servers' addresses, for nodes to fail over between.
+    let servers: @Sendable () -> [String]
+
+    func register(request: Caravan_Node_V1_RegisterRequest, context: ServerContext) async throws -> Caravan_Node_V1_RegisterResponse {
+        _ = try authorizer.authorize(context)
+        let node: Node
+        do {
+            node = try request.node()
+        } catch {
+            throw RPCError(code: .invalidArgument, message: error.description)
+        }
+        return try await router.write({ () throws(ControlPlaneError) in
+            let index = try await plane.registerNode(node)
+            let ttl = await monitor.heartbeat(node.id)
+            var response = Caravan_Node_V1_RegisterResponse()
+            response.index = index
+            response.heartbeatTtlMs = UInt64(ttl.milliseconds)
+            response.servers = servers()
+            response.allocationsIndex = index
+            return response
+        }, forward: { try await $0.node.register(request) })
+    }
+
+    func heartbeat(request: Caravan_Node_V1_HeartbeatRequest, context: ServerContext) async throws -> Caravan_Node_V1_HeartbeatResponse {
+        _ = try authorizer.authorize(context)
+        let id = NodeID(request.nodeID)
+        return try await router.write({ () throws(ControlPlaneError) in
+            _ = try await plane.leaderStatus()
+            var response = Caravan_Node_V1_HeartbeatResponse()
+            guard try await plane.nodeHeartbeat(id) else {
+                response.reregister = true
+                return response
+            }
+            response.heartbeatTtlMs = UInt64(await monitor.heartbeat(id).milliseconds)
+            response.index = plane.stateMachine.snapshotOfState.appliedIndex
+            response.servers = servers()
+            return response
+        }, forward: { try await $0.node.heartbeat(request) })
+    }
+
+    func watchAllocations(
+        request: Caravan_Node_V1_WatchAllocationsRequest, response: RPCWriter<Caravan_Node_V1_AllocationUpdate>,
+        context: ServerContext
+    ) async throws {
+        _ = try authorizer.authorize(context)
+        let node = NodeID(request.nodeID)
+        let (wakeups, cancel) = watches.watch(node)
+        defer { cancel() }
+        // What the node was last sent, by allocation: a change to any of it
+        // is sent again. The node is told of allocations its client has not
+        // finished; one that leaves that set (finished, or marked lost by the
+        // servers) is listed as removed: stop it if it still runs.
+        var sent: [AllocationID: Assignment] = [:]
+        var first = true
+        for await _ in wakeups {
+            let state = plane.stateMachine.snapshotOfState
+            var current: [AllocationID: Assignment] = [:]
+            var update = Caravan_Node_V1_AllocationUpdate()
+            update.index = state.appliedIndex
+            update.full = first
+            for a in state.cluster.allocations(onNode: node) where !a.clientStatus.isTerminal {
+                let assignment = Assignment(a)
+                current[a.id] = assignment
+                if first || sent[a.id] != assignment { update.allocations.append(Self.assignment(a, state: state)) }
+            }
+            update.removedAllocationIds = sent.keys.filter { current[$0] == nil }.map(\.rawValue).sorted()
+            if first || !update.allocations.isEmpty || !update.removedAllocationIds.isEmpty {
+                try await response.write(update)
+            }
+            sent = current
+            first = false
+        }
+    }
+
+    func updateAllocationStatus(
+        request: Caravan_Node_V1_UpdateAllocationStatusRequest, context: ServerContext
+    ) async throws -> Caravan_Node_V1_UpdateAllocationStatusResponse {
+        _ = try authorizer.authorize(context)
+        let updates = request.statuses.map { s in
+            ClientAllocationUpdate(
+                allocationID: AllocationID(s.allocationID), clientStatus: ClientStatus(rawValue: s.clientStatus) ?? .unknown,
+                clientDescription: s.clientDescription, taskStates: s.tasks.mapValues(\.model),
+                observedAt: s.observedAtUnixNano == 0 ? .now : Timestamp(unixNanoseconds: s.observedAtUnixNano))
+        }
+        if let unknown = request.statuses.first(where: { ClientStatus(rawValue: $0.clientStatus) == nil }) {
+            throw RPCError(code: .invalidArgument, message: "allocation \(unknown.allocationID): client_status \"\(unknown.clientStatus)\" is not one of \(ClientStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return try await router.write({ () throws(ControlPlaneError) in
+            var response = Caravan_Node_V1_UpdateAllocationStatusResponse()
+            response.index = try await plane.updateAllocations(node: NodeID(request.nodeID), updates)
+            return response
+        }, forward: { try await $0.node.updateAllocationStatus(request) })
+    }
+
+    func relayLogs(
+        request: RPCAsyncSequence<Caravan_Node_V1_LogRelayMessage, any Error>,
+        response: RPCWriter<Caravan_Node_V1_LogRequest>, context: ServerContext
+    ) async throws {
+        _ = try authorizer.authorize(context)
+        try await logs.serve(request, response)
+    }
+
+    /// The parts of an allocation that the node acts on.
+    struct Assignment: Hashable {
+        var desired: DesiredStatus
+        var jobVersion: Int
+        var fingerprint: UInt64
+        init(_ a: Allocation) {
+            desired = a.desiredStatus
+            jobVersion = a.jobVersion
+            fingerprint = a.groupFingerprint
+        }
+    }
+
+    static func assignment(_ a: Allocation, state: ServerState) -> Caravan_Node_V1_AllocationAssignment {
+        var wire = Caravan_Node_V1_AllocationAssignment()
+        wire.allocationID = a.id.rawValue
+        wire.desiredStatus = a.desiredStatus.rawValue
+        wire.allocationJson = WireJSON.encode(a)
+        let record = state.jobs[a.jobKey]
+        if let job = record?.versions.last(where: { $0.version == a.jobVersion }) ?? record?.current {
+            wire.jobJson = WireJSON.encode(job)
+        }
+        return wire
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
