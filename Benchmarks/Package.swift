@@ -30,6 +30,11 @@ let package = Package(
             dependencies: [.product(name: "Transport", package: "Caravan"), .product(name: "RaftCore", package: "Caravan")]
         ),
         .executableTarget(
+            name: "ClusterThroughput",
+            dependencies: [.product(name: "API", package: "Caravan"), .product(name: "Model", package: "Caravan"),
+                           .product(name: "Transport", package: "Caravan")]
+        ),
+        .executableTarget(
             name: "SchedulerPlacement",
             dependencies: [.product(name: "Scheduler", package: "Caravan"), .product(name: "Model", package: "Caravan")]
         ),

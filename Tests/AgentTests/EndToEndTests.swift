@@ -193,6 +193,44 @@ import Transport
         }
     }
 
+    @Test func aDrainedNodeMovesItsServiceAndLetsItsBatchWorkFinish() async throws {
+        try await withCluster(size: 3, durable: false) { cluster in
+            let runs = try Self.makeRuns(cluster)
+            let leader = try await cluster.leader()
+            try cluster.addClient(name: "drained")
+            try await eventually("the first node is ready") { try await Self.readyNodes(on: leader) == 1 }
+            try await Self.register(Self.batchJob(id: "svc", seconds: 600, runs: runs, type: "service"), through: leader)
+            try await Self.register(Self.batchJob(id: "work", seconds: 3, runs: runs), through: leader)
+            try await eventually("both run on the first node") {
+                let svc = try await Self.allocations(of: "svc", on: leader)
+                let work = try await Self.allocations(of: "work", on: leader)
+                return svc.first?.clientStatus == "running" && work.first?.clientStatus == "running"
+            }
+            try cluster.addClient(name: "spare")
+            try await eventually("the second node is ready") { try await Self.readyNodes(on: leader) == 2 }
+            var nodes = Caravan_Api_V1_ListNodesRequest()
+            nodes.options.allowStale = true
+            let drained = try #require(try await leader.connection.nodes.list(nodes, options: ServerProcess.quick).nodes.first { $0.name == "drained" })
+            var drain = Caravan_Api_V1_DrainNodeRequest()
+            drain.nodeID = drained.id
+            drain.drain.deadlineMs = 60_000
+            _ = try await leader.connection.nodes.drain(drain, options: ServerProcess.quick)
+            try await eventually("the service runs on the spare node", timeout: .seconds(30)) {
+                try await Self.allocations(of: "svc", on: leader).contains { $0.nodeName == "spare" && $0.clientStatus == "running" }
+            }
+            try await eventually("the batch work finishes where it ran", timeout: .seconds(30)) {
+                try await Self.allocations(of: "work", on: leader).first?.clientStatus == "complete"
+            }
+            let work = try await Self.allocations(of: "work", on: leader)
+            #expect(work.count == 1 && work[0].nodeName == "drained", "batch work moved: \(work.map(\.nodeName))")
+            #expect(Self.runCount("work", in: runs) == 1)
+            // Nothing new is placed on the draining node.
+            try await Self.register(Self.batchJob(id: "after", seconds: 0, runs: runs), through: leader)
+            try await eventually("the new job completes") { try await Self.allocations(of: "after", on: leader).first?.clientStatus == "complete" }
+            #expect(try await Self.allocations(of: "after", on: leader).first?.nodeName == "spare")
+        }
+    }
+
     static func readyNodes(on server: ServerProcess) async throws -> Int {
         var request = Caravan_Api_V1_ListNodesRequest()
         request.options.allowStale = true

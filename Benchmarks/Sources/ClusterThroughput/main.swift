@@ -1,0 +1,181 @@
+// End to end on a loopback cluster: 3 `caravand server`s and 2 `caravand
+// client`s on 127.0.0.1; N batch jobs running /bin/true are submitted by C
+// concurrent submitters. Reports jobs completed per second, and the time
+// from each job's submission to its allocation running (the first status
+// the client reports: a task as short as /bin/true may be reported complete
+// without a running status in between; both count).
+//
+// Baseline, measured in the same run: how fast this machine starts /bin/true
+// one process after another (the work each job costs a client at least).
+//
+//   cd Benchmarks && swift build -c release --product ClusterThroughput
+//   .build/release/ClusterThroughput CARAVAND_PATH [JOBS] [SUBMITTERS]
+import API
+import Foundation
+import Model
+import Synchronization
+import Transport
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else {
+    print("usage: ClusterThroughput CARAVAND_PATH [JOBS=10000] [SUBMITTERS=32]")
+    exit(2)
+}
+let caravand = arguments[1]
+let jobCount = arguments.count > 2 ? Int(arguments[2]) ?? 10_000 : 10_000
+let submitters = arguments.count > 3 ? Int(arguments[3]) ?? 32 : 32
+
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+// Baseline: sequential /bin/true.
+let baselineRuns = 300
+let baselineStart = ContinuousClock.now
+for _ in 0..<baselineRuns {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/true")
+    try p.run()
+    p.waitUntilExit()
+}
+let baselineRate = Double(baselineRuns) / (ContinuousClock.now - baselineStart).seconds
+
+let directory = NSTemporaryDirectory() + "caravan-bench-\(UUID().uuidString.prefix(8))"
+try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+let ports = (0..<3).map { _ in freePort() }
+let peers = ports.enumerated().map { "s\($0.offset + 1)=127.0.0.1:\($0.element)" }.joined(separator: ",")
+var processes: [Process] = []
+func launch(_ args: [String], log: String) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: caravand)
+    p.arguments = args
+    FileManager.default.createFile(atPath: "\(directory)/\(log).log", contents: nil)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/\(log).log"))
+    p.standardOutput = handle
+    p.standardError = handle
+    try p.run()
+    processes.append(p)
+}
+for (i, port) in ports.enumerated() {
+    try launch(["server", "--name", "s\(i + 1)", "--grpc-port", "\(port)", "--http-port", "0", "--peers", peers,
+                "--data-dir", "\(directory)/s\(i + 1)", "--log-level", "warning"], log: "s\(i + 1)")
+}
+let servers = ports.map { "127.0.0.1:\($0)" }.joined(separator: ",")
+for name in ["c1", "c2"] {
+    try launch(["client", "--node-name", name, "--servers", servers, "--client-data-dir", "\(directory)/\(name)",
+                "--log-level", "warning"], log: name)
+}
+defer {
+    for p in processes { p.terminate() }
+    for p in processes { p.waitUntilExit() }
+    try? FileManager.default.removeItem(atPath: directory)
+}
+
+let connections = try ports.map { try ClusterConnection(address: PeerAddress(host: "127.0.0.1", port: $0)) }
+var ready = false
+for _ in 0..<600 where !ready {
+    var request = Caravan_Api_V1_ListNodesRequest()
+    request.status = "ready"
+    request.options.allowStale = true
+    if let nodes = try? await connections[0].nodes.list(request), nodes.nodes.count == 2 {
+        ready = true
+    } else {
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+guard ready else {
+    print("the cluster did not come up; logs in \(directory)")
+    exit(1)
+}
+
+/// Submission and first-status times by job ID.
+final class Timeline: Sendable {
+    struct State {
+        var submitted: [String: ContinuousClock.Instant] = [:]
+        var running: [String: ContinuousClock.Instant] = [:]
+        var completed: Set<String> = []
+        var lastCompletion: ContinuousClock.Instant?
+    }
+    let state = Mutex(State())
+}
+let timeline = Timeline()
+
+// Watch allocation events from now on.
+let status = try await connections[0].cluster.status(Caravan_Api_V1_GetStatusRequest())
+let watcher = Task {
+    var request = Caravan_Api_V1_SubscribeRequest()
+    request.fromIndex = status.appliedIndex
+    var filter = Caravan_Api_V1_EventFilter()
+    filter.topic = "Allocation"
+    request.filters = [filter]
+    request.namespace = "*"
+    try await connections[0].events.subscribe(request) { response in
+        for try await batch in response.messages {
+            let now = ContinuousClock.now
+            for event in batch.events {
+                guard let a = try? WireJSON.decode(Allocation.self, from: event.payloadJson) else { continue }
+                guard a.clientStatus == .running || a.clientStatus == .complete else { continue }
+                let done = timeline.state.withLock { s -> Bool in
+                    if s.running[a.jobID] == nil { s.running[a.jobID] = now }
+                    if a.clientStatus == .complete, s.completed.insert(a.jobID).inserted { s.lastCompletion = now }
+                    return s.completed.count >= jobCount
+                }
+                if done { return }
+            }
+        }
+    }
+}
+
+let start = ContinuousClock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for worker in 0..<submitters {
+        group.addTask {
+            let connection = connections[worker % connections.count]
+            var n = worker
+            while n < jobCount {
+                let id = "bench-\(n)"
+                var request = Caravan_Api_V1_RegisterJobRequest()
+                request.specJson = Data("""
+                    {"id": "\(id)", "type": "batch", "groups": [{"name": "g", "tasks": [{"name": "t", "driver": "exec",
+                     "config": {"command": "/bin/true"}, "resources": {"cpu": 10, "memory_mb": 8}}]}]}
+                    """.utf8)
+                let submitted = ContinuousClock.now
+                timeline.state.withLock { $0.submitted[id] = submitted }
+                _ = try await connection.jobs.register(request)
+                n += submitters
+            }
+        }
+    }
+    try await group.waitForAll()
+}
+let submittedIn = ContinuousClock.now - start
+let deadline = ContinuousClock.now + .seconds(600)
+while ContinuousClock.now < deadline, timeline.state.withLock({ $0.completed.count }) < jobCount {
+    try await Task.sleep(for: .milliseconds(50))
+}
+watcher.cancel()
+let s = timeline.state.withLock { $0 }
+guard let last = s.lastCompletion else {
+    print("no job completed; logs in \(directory)")
+    exit(1)
+}
+let elapsed = (last - start).seconds
+let latencies = s.running.compactMap { id, at in s.submitted[id].map { (at - $0).seconds * 1000 } }.sorted()
+func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+let rate = Double(s.completed.count) / elapsed
+print("ClusterThroughput: \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.seconds)) s)")
+print("  completed:        \(String(format: "%.0f", rate)) jobs/s")
+print("  submit->running:  p50 \(String(format: "%.1f", percentile(0.5))) ms, p99 \(String(format: "%.1f", percentile(0.99))) ms")
+print("  baseline:         /bin/true started sequentially at \(String(format: "%.0f", baselineRate))/s on this machine; the cluster reaches \(String(format: "%.2f", rate / baselineRate))x of it")
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
