@@ -121,7 +121,8 @@ public struct JobMonitor: Sendable {
         code == .unavailable || code == .cancelled || code == .unknown || code == .internalError || code == .aborted
     }
 
-    /// One subscription: read the state once it is open, then follow events.
+    /// One subscription: follow its events (from now on, after reading the
+    /// state once it is open, when `fromCurrent`) until the rollout is decided.
     private func subscribeOnce(
         _ state: WatchState, fromCurrent: Bool,
         continuation: AsyncThrowingStream<Update, any Error>.Continuation
@@ -193,7 +194,9 @@ public struct JobMonitor: Sendable {
         return true
     }
 
-    /// Reads the evaluation, the job's blocked evaluations, then its allocations.
+    /// Reads the evaluation, the job's blocked evaluations, then its
+    /// allocations (in that order, so the allocations an evaluation placed are
+    /// never read before the evaluation).
     private static func seed(
         _ state: WatchState, connection: ClusterConnection,
         continuation: AsyncThrowingStream<Update, any Error>.Continuation

@@ -37,7 +37,7 @@ struct GlobalOptions: ParsableArguments {
         return nil
     }
 
-    /// The address and where it came from, for messages.
+    /// The server address: --address, else CARAVAN_ADDR, else 127.0.0.1:7647.
     func resolvedAddress() throws -> PeerAddress {
         let text = setting(address, "CARAVAN_ADDR") ?? "127.0.0.1:\(PeerAddress.defaultClusterPort)"
         guard let parsed = PeerAddress(clusterAddress: text) else {

@@ -172,12 +172,7 @@ struct AllocationRunnerTests {
         let environment = TaskEnvironment(allocation: fixture.allocation, job: fixture.job.spec, datasets: [:], cpuMHzPerCore: 1000)
         #expect(environment.variables(for: task, directory: directory) == expected)
         let written = lines(directory.outputs + "/env")
-        // ExecDriver hands swift-subprocess `KEY=VALUE` byte arrays without a NUL
-        // terminator (`Environment.custom([[UInt8]])` strdup()s them), so values
-        // can come out with garbage appended. Remove this once that is fixed.
-        withKnownIssue("ExecDriver passes environment entries without NUL terminators", isIntermittent: true) {
-            #expect(written == names.map { "\($0)=\(expected[$0]!)" })
-        }
+        #expect(written == names.map { "\($0)=\(expected[$0]!)" })
         await runner.destroy(removingDirectory: true)
     }
 

@@ -53,7 +53,7 @@ try FileManager.default.createDirectory(atPath: directory, withIntermediateDirec
 let ports = (0..<3).map { _ in freePort() }
 let peers = ports.enumerated().map { "s\($0.offset + 1)=127.0.0.1:\($0.element)" }.joined(separator: ",")
 var processes: [Process] = []
-func launch(_ args: [String], log: String) throws {
+@MainActor func launch(_ args: [String], log: String) throws {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: caravand)
     p.arguments = args

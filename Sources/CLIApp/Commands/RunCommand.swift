@@ -15,7 +15,7 @@ struct RunCommand: ClusterCommand {
             the exec driver, in a Docker container with --image, or as a WASI module with --wasm; \
             waits for it to finish while streaming its stdout and stderr here; then exits with its \
             exit code. Only the task's output goes to stdout; progress (with --verbose) and errors \
-            go to stderr.
+            go to stderr. --json applies to what --detach prints.
 
             --wasm names a module file that the client node reads at the same absolute path (as \
             in `caravand dev`, or a shared filesystem): the module is not uploaded.

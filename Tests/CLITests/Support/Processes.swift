@@ -49,8 +49,8 @@ func caravan(_ arguments: [String], environment: [String: String] = [:], stdin: 
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let outPath = directory + "/stdout", errPath = directory + "/stderr"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
@@ -62,7 +62,7 @@ func caravan(_ arguments: [String], environment: [String: String] = [:], stdin: 
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     if let stdin {
         let inPath = directory + "/stdin"
-        FileManager.default.createFile(atPath: inPath, contents: Data(stdin.utf8))
+        _ = FileManager.default.createFile(atPath: inPath, contents: Data(stdin.utf8))
         process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
     } else {
         process.standardInput = FileHandle.nullDevice
@@ -102,7 +102,7 @@ final class ServerProcess: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "caravan-cli-server-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let logPath = directory + "/s1.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: try executable("caravand", override: "CARAVAND"))
         process.arguments = [
