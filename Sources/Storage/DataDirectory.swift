@@ -50,7 +50,10 @@ final class DataDirectory: Sendable {
             }
             try Posix.makeDirectories(snapshotsPath)
         } catch {
-            close(descriptor)
+            // Through unlock(), which marks it released: deinit runs after a
+            // throwing init too, and a second close(2) of the number could
+            // close another file that reused it (another store's lock).
+            unlock()
             throw error
         }
     }
@@ -93,8 +96,21 @@ final class DataDirectory: Sendable {
     private static func lock(_ lockPath: String, directory: String) throws(StorageError) -> Int32 {
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Posix.error(errno, path: lockPath, operation: "open lock file") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
+        // A lock just released can still be held for a moment: a process that
+        // forks copies the descriptor, and the copy holds the flock until the
+        // child's exec closes it (O_CLOEXEC). So a held lock is retried for
+        // up to half a second before it counts as another process's.
+        var code: Int32 = 0
+        for attempt in 0..<50 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                code = 0
+                break
+            }
+            code = errno
+            guard code == EWOULDBLOCK, attempt < 49 else { break }
+            usleep(10_000)
+        }
+        guard code == 0 else {
             let holder = (try? Posix.read(lockPath)).flatMap { Int32(String(decoding: $0, as: UTF8.self).trimmingSpaces) }
             close(fd)
             if code == EWOULDBLOCK { throw .locked(directory: directory, holderPID: holder) }

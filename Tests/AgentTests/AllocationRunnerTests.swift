@@ -376,4 +376,17 @@ struct AllocationRunnerTests {
         let cores = TaskEnvironment.limits(for: Resources(cpu: 0, cores: 2, memoryMB: 128, memoryMaxMB: 512), cpuMHzPerCore: 2000)
         #expect(cores == TaskResources(memoryBytes: 512 << 20, cpuCores: 2))
     }
+
+    @Test("${NAME} in task config reads the task's variables; ${NOMAD_X} reads CARAVAN_X; unknown names stay")
+    func configInterpolation() {
+        let env = ["CARAVAN_ALLOC_INDEX": "2", "CARAVAN_JOB_ID": "hello"]
+        let config = JSONValue.object([
+            "args": .array([.string("i=${NOMAD_ALLOC_INDEX} job=${CARAVAN_JOB_ID}"), .string("${MISSING} $HOME")]),
+            "n": .number(1),
+        ])
+        #expect(TaskEnvironment.interpolate(config, env) == .object([
+            "args": .array([.string("i=2 job=hello"), .string("${MISSING} $HOME")]),
+            "n": .number(1),
+        ]))
+    }
 }

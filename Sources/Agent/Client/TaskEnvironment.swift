@@ -82,18 +82,42 @@ struct TaskEnvironment: Sendable {
     /// The task as its driver sees it, for the run named `runID`.
     func driverSpec(for task: Model::TaskSpec, runID: String, directory: TaskDirectory) throws(TaskSetupError) -> Executor::TaskSpec {
         guard let killSignal = TaskSignal(name: task.killSignal) else { throw .invalidKillSignal(task.killSignal) }
+        let env = variables(for: task, directory: directory)
         return Executor::TaskSpec(
             id: runID,
             name: task.name,
             allocationID: allocation.id.rawValue,
             driver: task.driver,
-            config: .object(task.config.mapValues { JSONValue(spec: $0) }),
-            env: variables(for: task, directory: directory),
+            config: Self.interpolate(.object(task.config.mapValues { JSONValue(spec: $0) }), env),
+            env: env,
             resources: Self.limits(for: task.resources, cpuMHzPerCore: cpuMHzPerCore),
             killSignal: killSignal,
             killTimeout: task.killTimeout,
             timeout: task.timeout
         )
+    }
+
+    /// `config` with `${NAME}` in its strings replaced by the task's variable
+    /// NAME, as Nomad interpolates task configuration; `${NOMAD_X}` reads
+    /// `CARAVAN_X`, so Nomad job files carry over. Unknown names stay as written.
+    static func interpolate(_ config: JSONValue, _ env: [String: String]) -> JSONValue {
+        switch config {
+        case .string(let text):
+            guard text.contains("${") else { return config }
+            var out = ""
+            var rest = Substring(text)
+            while let open = rest.range(of: "${"), let close = rest[open.upperBound...].firstIndex(of: "}") {
+                out += rest[..<open.lowerBound]
+                let name = String(rest[open.upperBound..<close])
+                let key = name.hasPrefix("NOMAD_") ? "CARAVAN_" + name.dropFirst("NOMAD_".count) : name
+                out += env[key] ?? "${\(name)}"
+                rest = rest[rest.index(after: close)...]
+            }
+            return .string(out + rest)
+        case .array(let items): return .array(items.map { interpolate($0, env) })
+        case .object(let members): return .object(members.mapValues { interpolate($0, env) })
+        default: return config
+        }
     }
 
     /// The limits a driver enforces for `resources`: memory is `memory_max_mb`
