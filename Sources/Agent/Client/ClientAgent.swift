@@ -35,8 +35,7 @@ public actor ClientAgent {
     private var known: [AllocationID: ClientState.LocalAllocation] = [:]
     private var sequence: UInt64
     private var stopped = false
-    private let events: AsyncStream<RunnerEvent>.Continuation
-    private let eventStream: AsyncStream<RunnerEvent>
+    private let inbox = RunnerInbox()
     private let flushes: AsyncStream<Void>.Continuation
     private let flushStream: AsyncStream<Void>
     private let connected = Mutex<PeerAddress?>(nil)
@@ -45,7 +44,7 @@ public actor ClientAgent {
     /// Writes the runners' statuses and checkpoints, in order.
     private var recorder: Task<Void, Never>?
 
-    private enum RunnerEvent: Sendable {
+    fileprivate enum RunnerEvent: Sendable {
         case status(AllocationID, AllocationRunStatus, Timestamp)
         case checkpoint(AllocationID, AllocationCheckpoint)
     }
@@ -94,7 +93,6 @@ public actor ClientAgent {
         self.sequence = sequence
         self.logger = logger
         servers = configuration.servers
-        (eventStream, events) = AsyncStream.makeStream()
         (flushStream, flushes) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (stopSignal, stopSignalContinuation) = AsyncStream.makeStream()
     }
@@ -129,7 +127,7 @@ public actor ClientAgent {
         stopSignalContinuation.finish()
         for runner in runners.values { await runner.detach() }
         // Write the runners' last events before the store closes.
-        events.finish()
+        inbox.finish()
         await recorder?.value
         flushes.finish()
         rocks?.close()
@@ -230,7 +228,7 @@ public actor ClientAgent {
         if update.full {
             for id in runners.keys where !listed.contains(id) { stop(id, because: "no longer assigned to this node") }
         }
-        for id in update.removedAllocationIds.map { AllocationID($0) } { stop(id, because: "no longer assigned to this node") }
+        for id in update.removedAllocationIds.map({ AllocationID($0) }) { stop(id, because: "no longer assigned to this node") }
     }
 
     private func stop(_ id: AllocationID, because reason: String) {
@@ -241,12 +239,12 @@ public actor ClientAgent {
 
     private func makeRunner(_ allocation: Allocation, _ job: Job) -> AllocationRunner {
         let id = allocation.id
-        let events = self.events
+        let inbox = self.inbox
         return AllocationRunner(
             allocation: allocation, job: job, drivers: drivers, allocationsDirectory: allocationsDirectory,
             datasets: configuration.datasets, cpuMHzPerCore: Double(node.resources.cpu / max(1, node.resources.cores)),
-            onStatus: { status in events.yield(.status(id, status, .now)) },
-            onCheckpoint: { checkpoint in events.yield(.checkpoint(id, checkpoint)) })
+            onStatus: { status in inbox.put(.status(id, status, .now)) },
+            onCheckpoint: { checkpoint in inbox.put(.checkpoint(id, checkpoint)) })
     }
 
     /// After a restart: reattach to what was running, remember what finished.
@@ -266,38 +264,48 @@ public actor ClientAgent {
     }
 
     private func startRecording() {
-        let stream = eventStream
+        let inbox = self.inbox
         recorder = Task {
-            for await event in stream { await self.record(event) }
+            // Everything the runners reported since the last write goes to
+            // disk as one batch with one sync: the client's group commit.
+            for await _ in inbox.wakeups { self.record(inbox.take()) }
+            self.record(inbox.take())
         }
     }
 
-    /// Writes a runner's status or checkpoint to the local state, and queues
-    /// a status for the servers.
-    private func record(_ event: RunnerEvent) {
-        switch event {
-        case .checkpoint(let id, let checkpoint):
-            guard var record = known[id] else { return }
-            record.checkpoint = checkpoint
-            known[id] = record
-            persist(record)
-        case .status(let id, let status, let observed):
-            guard var record = known[id], record.status != status.clientStatus || !status.clientStatus.isTerminal else { return }
-            record.status = status.clientStatus
-            known[id] = record
-            persist(record)
-            let update = ClientAllocationUpdate(
-                allocationID: id, clientStatus: status.clientStatus, clientDescription: status.description,
-                taskStates: status.tasks, observedAt: observed)
-            do {
-                try local.buffer([update], after: &sequence)
-            } catch {
-                logger.error("cannot buffer the status of allocation \(id): \(error)")
+    /// Writes runners' statuses and checkpoints to the local state in one
+    /// batch, and queues the statuses for the servers.
+    private func record(_ batch: [RunnerEvent]) {
+        guard !batch.isEmpty else { return }
+        var dirty: [AllocationID: ClientState.LocalAllocation] = [:]
+        var updates: [ClientAllocationUpdate] = []
+        var finished: [AllocationID] = []
+        for event in batch {
+            switch event {
+            case .checkpoint(let id, let checkpoint):
+                guard var record = known[id] else { continue }
+                record.checkpoint = checkpoint
+                known[id] = record
+                dirty[id] = record
+            case .status(let id, let status, let observed):
+                guard var record = known[id], record.status != status.clientStatus || !status.clientStatus.isTerminal else { continue }
+                record.status = status.clientStatus
+                known[id] = record
+                dirty[id] = record
+                updates.append(ClientAllocationUpdate(
+                    allocationID: id, clientStatus: status.clientStatus, clientDescription: status.description,
+                    taskStates: status.tasks, observedAt: observed))
+                if status.clientStatus.isTerminal { finished.append(id) }
             }
-            flushes.yield()
-            if status.clientStatus.isTerminal, let runner = runners.removeValue(forKey: id) {
-                Task { await runner.destroy() }
-            }
+        }
+        do {
+            try local.write(Array(dirty.values), buffering: updates, after: &sequence)
+        } catch {
+            logger.error("cannot save the state of \(dirty.count) allocations: \(error)")
+        }
+        if !updates.isEmpty { flushes.yield() }
+        for id in finished {
+            if let runner = runners.removeValue(forKey: id) { Task { await runner.destroy() } }
         }
     }
 
@@ -381,6 +389,31 @@ public actor ClientAgent {
             try? await Task.sleep(for: .seconds(1))
         }
     }
+}
+
+/// What the runners report, in order, until the recorder takes it.
+private final class RunnerInbox: Sendable {
+    private let pending = Mutex<[ClientAgent.RunnerEvent]>([])
+    private let wake: AsyncStream<Void>.Continuation
+    let wakeups: AsyncStream<Void>
+
+    init() {
+        (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func put(_ event: ClientAgent.RunnerEvent) {
+        pending.withLock { $0.append(event) }
+        wake.yield()
+    }
+
+    func take() -> [ClientAgent.RunnerEvent] {
+        pending.withLock { p in
+            defer { p = [] }
+            return p
+        }
+    }
+
+    func finish() { wake.finish() }
 }
 
 /// The log reads a node serves, by request.

@@ -41,9 +41,13 @@ final class ClientState: Sendable {
 
     static func key(_ id: AllocationID) -> [UInt8] { Array("alloc/\(id.rawValue)".utf8) }
 
-    /// Buffers `updates` durably after those already buffered.
-    func buffer(_ updates: [ClientAllocationUpdate], after sequence: inout UInt64) throws {
+    /// Saves `allocations` and buffers `updates` after those already
+    /// buffered, in one durable batch.
+    func write(_ allocations: [LocalAllocation], buffering updates: [ClientAllocationUpdate], after sequence: inout UInt64) throws {
         var batch = KeyValueBatch()
+        for allocation in allocations {
+            batch.put(Self.key(allocation.allocation.id), Array(try JSONEncoder().encode(allocation)))
+        }
         for update in updates {
             sequence += 1
             batch.put(Self.statusKey(sequence), Array(try JSONEncoder().encode(update)))
