@@ -34,6 +34,8 @@ public actor ClientAgent {
     private var runners: [AllocationID: AllocationRunner] = [:]
     private var known: [AllocationID: ClientState.LocalAllocation] = [:]
     private var sequence: UInt64
+    /// Status updates buffered on disk and not yet acknowledged by a server, oldest first.
+    private var outbox: [(UInt64, ClientAllocationUpdate)]
     private var stopped = false
     private let inbox = RunnerInbox()
     private let flushes: AsyncStream<Void>.Continuation
@@ -75,14 +77,14 @@ public actor ClientAgent {
         let node = await Fingerprint.node(id: id, configuration: configuration, drivers: registry, dataDirectory: directory)
         let agent = ClientAgent(
             configuration: configuration, nodeID: id, node: node, directory: directory, local: local, rocks: rocks,
-            drivers: registry, sequence: try local.lastSequence(), logger: logger)
+            drivers: registry, outbox: try local.buffered(limit: .max), logger: logger)
         await agent.startRecording()
         try await agent.reattach()
         return agent
     }
 
     private init(configuration: ClientConfiguration, nodeID: NodeID, node: Node, directory: String, local: ClientState,
-                 rocks: RocksDBStore?, drivers: DriverRegistry, sequence: UInt64, logger: Logger) {
+                 rocks: RocksDBStore?, drivers: DriverRegistry, outbox: [(UInt64, ClientAllocationUpdate)], logger: Logger) {
         self.configuration = configuration
         self.nodeID = nodeID
         self.node = node
@@ -90,7 +92,8 @@ public actor ClientAgent {
         self.local = local
         self.rocks = rocks
         self.drivers = drivers
-        self.sequence = sequence
+        self.outbox = outbox
+        sequence = outbox.last?.0 ?? 0
         self.logger = logger
         servers = configuration.servers
         (flushStream, flushes) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -204,6 +207,8 @@ public actor ClientAgent {
 
     private func apply(_ update: Caravan_Node_V1_AllocationUpdate) async {
         var listed = Set<AllocationID>()
+        // New allocations are written down (one synced batch) before they start.
+        var arrived: [ClientState.LocalAllocation] = []
         for assignment in update.allocations {
             let id = AllocationID(assignment.allocationID)
             listed.insert(id)
@@ -217,13 +222,20 @@ public actor ClientAgent {
                 guard known[id] == nil else { continue }
                 let record = ClientState.LocalAllocation(allocation: allocation, job: job, checkpoint: nil, status: .pending)
                 known[id] = record
-                persist(record)
-                let runner = makeRunner(allocation, job)
-                runners[id] = runner
-                await runner.start()
+                arrived.append(record)
             } else {
                 stop(id, because: allocation.desiredDescription)
             }
+        }
+        do {
+            try local.write(arrived, buffering: [], after: &sequence)
+        } catch {
+            logger.error("cannot save \(arrived.count) new allocations: \(error)")
+        }
+        for record in arrived {
+            let runner = makeRunner(record.allocation, record.job)
+            runners[record.allocation.id] = runner
+            await runner.start()
         }
         if update.full {
             for id in runners.keys where !listed.contains(id) { stop(id, because: "no longer assigned to this node") }
@@ -299,7 +311,7 @@ public actor ClientAgent {
             }
         }
         do {
-            try local.write(Array(dirty.values), buffering: updates, after: &sequence)
+            outbox += try local.write(Array(dirty.values), buffering: updates, after: &sequence)
         } catch {
             logger.error("cannot save the state of \(dirty.count) allocations: \(error)")
         }
@@ -309,21 +321,12 @@ public actor ClientAgent {
         }
     }
 
-    private func persist(_ record: ClientState.LocalAllocation) {
-        do {
-            try local.save(record)
-        } catch {
-            logger.error("cannot save allocation \(record.allocation.id): \(error)")
-        }
-    }
-
     /// Sends buffered status updates, oldest first, whenever there are any.
     private func flushStatuses(_ connection: ClusterConnection) async throws {
         flushes.yield()
         for await _ in flushStream {
-            while true {
-                let batch = try local.buffered(limit: configuration.statusBatch)
-                if batch.isEmpty { break }
+            while !outbox.isEmpty {
+                let batch = Array(outbox.prefix(configuration.statusBatch))
                 // Within a batch only each allocation's latest status matters.
                 var latest: [AllocationID: ClientAllocationUpdate] = [:]
                 for (_, update) in batch { latest[update.allocationID] = update }
@@ -336,6 +339,8 @@ public actor ClientAgent {
                 }
                 _ = try await connection.node.updateAllocationStatus(request)
                 try local.acknowledge(through: batch.map(\.0))
+                // Only this loop removes; the recorder appends behind it.
+                outbox.removeFirst(batch.count)
             }
         }
     }

@@ -35,38 +35,37 @@ final class ClientState: Sendable {
         try store.scan(prefix: Array("alloc/".utf8)).compactMap { try? JSONDecoder().decode(LocalAllocation.self, from: Data($0.value)) }
     }
 
-    func save(_ allocation: LocalAllocation) throws {
-        try store.put(Self.key(allocation.allocation.id), Array(try JSONEncoder().encode(allocation)))
-    }
-
     static func key(_ id: AllocationID) -> [UInt8] { Array("alloc/\(id.rawValue)".utf8) }
 
     /// Saves `allocations` and buffers `updates` after those already
     /// buffered, in one durable batch.
-    func write(_ allocations: [LocalAllocation], buffering updates: [ClientAllocationUpdate], after sequence: inout UInt64) throws {
+    /// - Returns: the updates with the sequence numbers they were buffered under.
+    @discardableResult
+    func write(_ allocations: [LocalAllocation], buffering updates: [ClientAllocationUpdate],
+               after sequence: inout UInt64) throws -> [(UInt64, ClientAllocationUpdate)] {
         var batch = KeyValueBatch()
         for allocation in allocations {
             batch.put(Self.key(allocation.allocation.id), Array(try JSONEncoder().encode(allocation)))
         }
+        var sequenced: [(UInt64, ClientAllocationUpdate)] = []
         for update in updates {
             sequence += 1
             batch.put(Self.statusKey(sequence), Array(try JSONEncoder().encode(update)))
+            sequenced.append((sequence, update))
         }
         try store.write(batch)
+        return sequenced
     }
 
-    /// The buffered updates, oldest first, at most `limit`.
+    /// The buffered updates, oldest first, at most `limit` (read once at
+    /// start: a running client keeps them in memory too, since scanning a
+    /// queue of deleted keys gets slower with every delete).
     func buffered(limit: Int) throws -> [(UInt64, ClientAllocationUpdate)] {
         try store.scan(prefix: Array("status/".utf8), limit: limit).compactMap { pair in
             guard let update = try? JSONDecoder().decode(ClientAllocationUpdate.self, from: Data(pair.value)) else { return nil }
             let sequence = pair.key.dropFirst("status/".utf8.count).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             return (sequence, update)
         }
-    }
-
-    /// The highest sequence buffered (0 when none).
-    func lastSequence() throws -> UInt64 {
-        try buffered(limit: .max).last?.0 ?? 0
     }
 
     func acknowledge(through sequences: [UInt64]) throws {
