@@ -92,13 +92,15 @@ extension Caravan_Node_V1_TaskStatus {
         restarts = Int32(t.restarts)
         startedAtUnixNano = t.startedAt?.unixNanoseconds ?? 0
         finishedAtUnixNano = t.finishedAt?.unixNanoseconds ?? 0
+        exitCode = t.exitCode ?? 0
     }
 
     public var model: TaskState {
         TaskState(
             state: TaskState.State(rawValue: state) ?? .pending, failed: failed, restarts: Int(restarts),
             startedAt: startedAtUnixNano == 0 ? nil : Timestamp(unixNanoseconds: startedAtUnixNano),
-            finishedAt: finishedAtUnixNano == 0 ? nil : Timestamp(unixNanoseconds: finishedAtUnixNano))
+            finishedAt: finishedAtUnixNano == 0 ? nil : Timestamp(unixNanoseconds: finishedAtUnixNano),
+            exitCode: state == TaskState.State.dead.rawValue || finishedAtUnixNano != 0 ? exitCode : nil)
     }
 }
 

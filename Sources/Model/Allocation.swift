@@ -35,15 +35,18 @@ public struct TaskState: Hashable, Codable, Sendable {
     public var startedAt: Timestamp?
     public var finishedAt: Timestamp?
     public var lastRestart: Timestamp?
+    /// The exit code of the task's last run that exited (128 + N for signal N).
+    public var exitCode: Int32?
 
     public init(state: State = .pending, failed: Bool = false, restarts: Int = 0, startedAt: Timestamp? = nil,
-                finishedAt: Timestamp? = nil, lastRestart: Timestamp? = nil) {
+                finishedAt: Timestamp? = nil, lastRestart: Timestamp? = nil, exitCode: Int32? = nil) {
         self.state = state
         self.failed = failed
         self.restarts = restarts
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.lastRestart = lastRestart
+        self.exitCode = exitCode
     }
 }
 

@@ -188,6 +188,7 @@ struct AllocationRunnerTests {
         #expect(state.state == .dead)
         #expect(state.failed)
         #expect(state.restarts == 2)
+        #expect(state.exitCode == 3)
         #expect(state.lastRestart != nil)
         #expect(lines(fixture.taskDirectory("flaky").local + "/runs").count == 3)
         #expect(final.description.contains("task \"flaky\" failed: exited with 3"))

@@ -111,6 +111,7 @@ struct TaskRunner: Sendable {
     mutating func ended(_ outcome: TaskOutcome, restartOnSuccess: Bool, at time: Timestamp) -> TaskNext {
         switch outcome {
         case .exited(let result):
+            state.exitCode = result.exitCode
             record(.terminated, result.description, at: time)
             if result.succeeded && !restartOnSuccess {
                 finish(failed: false, at: time)
