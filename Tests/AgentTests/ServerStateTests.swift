@@ -113,6 +113,24 @@ extension ServerState {
         #expect(other == .jobRegistered(jobVersion: 1, evaluationID: "e3", index: 3, replayed: false))
     }
 
+    @Test func anIdempotencyKeyExpiresAfterItsWindow() throws {
+        var state = ServerState()
+        _ = state.apply(register(try spec(), eval: "e1", key: "k"), at: 1)
+        let late = t0 + ServerState.idempotencyWindow
+        let retry = ServerCommand.registerJob(.init(spec: try spec(cpu: 999), evaluationID: "e2", idempotencyKey: "k", at: late))
+        let (outcome, _) = state.apply(retry, at: 2)
+        #expect(outcome == .jobRegistered(jobVersion: 1, evaluationID: "e2", index: 2, replayed: false))
+        // 1,024 keys later, an expired key is gone from the state.
+        for n in 0..<1023 {
+            let command = ServerCommand.registerJob(.init(
+                spec: try spec(), evaluationID: EvaluationID("f\(n)"), idempotencyKey: "key-\(n)",
+                at: late + ServerState.idempotencyWindow))
+            _ = state.apply(command, at: UInt64(3 + n))
+        }
+        #expect(state.idempotency["k"] == nil)
+        #expect(state.idempotency["key-0"] != nil)
+    }
+
     @Test func stopMarksTheJobStoppedWithANewVersionAndADeregisterEvaluation() throws {
         var state = ServerState()
         _ = state.apply(register(try spec(), eval: "e1"), at: 1)

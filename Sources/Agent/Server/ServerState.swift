@@ -17,6 +17,8 @@ struct IdempotentRegistration: Codable, Sendable, Hashable {
     var jobVersion: Int
     var evaluationID: EvaluationID?
     var index: UInt64
+    /// When the first registration was proposed (nil in state from before keys expired).
+    var at: Timestamp?
 }
 
 /// The replicated state of the control plane: jobs with their versions,
@@ -26,6 +28,9 @@ struct IdempotentRegistration: Codable, Sendable, Hashable {
 public struct ServerState: Sendable {
     /// Versions kept per job (`caravan job history`).
     public static let versionsKept = 6
+    /// How long an idempotency key replays its first registration; a retry
+    /// after that registers again.
+    public static let idempotencyWindow: Duration = .seconds(24 * 3600)
 
     public private(set) var jobs: [JobKey: JobRecord] = [:]
     public private(set) var evaluations: [EvaluationID: Evaluation] = [:]
@@ -140,7 +145,7 @@ public struct ServerState: Sendable {
     }
 
     private mutating func registerJob(_ r: ServerCommand.RegisterJob, index: UInt64, changes: inout Changes) -> CommandOutcome {
-        if let key = r.idempotencyKey, let first = idempotency[key] {
+        if let key = r.idempotencyKey, let first = idempotency[key], r.at < (first.at ?? r.at) + Self.idempotencyWindow {
             return .jobRegistered(jobVersion: first.jobVersion, evaluationID: first.evaluationID, index: first.index, replayed: true)
         }
         let key = r.spec.key
@@ -164,7 +169,12 @@ public struct ServerState: Sendable {
             priority: r.spec.priority, trigger: .jobRegister, createdAt: r.at)
         upsert(evaluation, index: index, changes: &changes)
         if let idempotencyKey = r.idempotencyKey {
-            idempotency[idempotencyKey] = IdempotentRegistration(jobVersion: record.current.version, evaluationID: evaluation.id, index: index)
+            idempotency[idempotencyKey] = IdempotentRegistration(
+                jobVersion: record.current.version, evaluationID: evaluation.id, index: index, at: r.at)
+            // Expired keys go in bulk, every 1,024 keys: the same on every replica.
+            if idempotency.count % 1024 == 0 {
+                idempotency = idempotency.filter { r.at < ($0.value.at ?? r.at) + Self.idempotencyWindow }
+            }
         }
         return .jobRegistered(jobVersion: record.current.version, evaluationID: evaluation.id, index: index, replayed: false)
     }
