@@ -77,7 +77,7 @@ public actor ClientAgent {
         let node = await Fingerprint.node(id: id, configuration: configuration, drivers: registry, dataDirectory: directory)
         let agent = ClientAgent(
             configuration: configuration, nodeID: id, node: node, directory: directory, local: local, rocks: rocks,
-            drivers: registry, outbox: try local.buffered(limit: .max), logger: logger)
+            drivers: registry, outbox: try local.buffered(), logger: logger)
         await agent.startRecording()
         try await agent.reattach()
         return agent

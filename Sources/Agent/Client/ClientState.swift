@@ -57,11 +57,11 @@ final class ClientState: Sendable {
         return sequenced
     }
 
-    /// The buffered updates, oldest first, at most `limit` (read once at
+    /// The buffered updates, oldest first (read once at
     /// start: a running client keeps them in memory too, since scanning a
     /// queue of deleted keys gets slower with every delete).
-    func buffered(limit: Int) throws -> [(UInt64, ClientAllocationUpdate)] {
-        try store.scan(prefix: Array("status/".utf8), limit: limit).compactMap { pair in
+    func buffered() throws -> [(UInt64, ClientAllocationUpdate)] {
+        try store.scan(prefix: Array("status/".utf8)).compactMap { pair in
             guard let update = try? JSONDecoder().decode(ClientAllocationUpdate.self, from: Data(pair.value)) else { return nil }
             let sequence = pair.key.dropFirst("status/".utf8.count).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             return (sequence, update)

@@ -5,62 +5,24 @@ import Transport
 final class ClientProcess: @unchecked Sendable {
     let name: String
     let dataDirectory: String
-    let arguments: [String]
-    let logPath: String
-    private(set) var process = Process()
+    private let child: ChildProcess
 
     var allocationsDirectory: String { dataDirectory + "/allocations" }
 
     init(name: String, servers: [PeerAddress], directory: String, extra: [String] = []) throws {
         self.name = name
         dataDirectory = "\(directory)/\(name)"
-        logPath = "\(directory)/\(name).log"
-        arguments = ["client", "--node-name", name, "--servers", servers.map(\.description).joined(separator: ","),
-                     "--client-data-dir", dataDirectory] + extra
-        try launch()
+        child = try ChildProcess(
+            arguments: ["client", "--node-name", name, "--servers", servers.map(\.description).joined(separator: ","),
+                        "--client-data-dir", dataDirectory] + extra,
+            logPath: "\(directory)/\(name).log")
     }
 
-    private func launch() throws {
-        let path = ServerProcess.executablePath
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-    }
-
-    var isRunning: Bool { process.isRunning }
-
-    func restart() throws {
-        precondition(!process.isRunning)
-        try launch()
-    }
-
-    func kill() {
-        guard process.isRunning else { return }
-        _ = Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func terminate() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    func pause() { _ = Foundation.kill(process.processIdentifier, SIGSTOP) }
-    func resume() { _ = Foundation.kill(process.processIdentifier, SIGCONT) }
-
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    deinit {
-        if process.isRunning {
-            _ = Foundation.kill(process.processIdentifier, SIGCONT)
-            kill()
-        }
-    }
+    var isRunning: Bool { child.isRunning }
+    func restart() throws { try child.launch() }
+    func kill() { child.kill() }
+    func terminate() { child.terminate() }
+    func pause() { child.pause() }
+    func resume() { child.resume() }
+    var log: String { child.log }
 }

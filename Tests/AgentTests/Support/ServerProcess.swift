@@ -9,9 +9,7 @@ final class ServerProcess: @unchecked Sendable {
     let name: String
     let port: Int
     let httpPort: Int
-    let arguments: [String]
-    let logPath: String
-    private(set) var process: Process
+    private let child: ChildProcess
     private(set) var connection: ClusterConnection
 
     var address: PeerAddress { PeerAddress(host: "127.0.0.1", port: port) }
@@ -31,60 +29,32 @@ final class ServerProcess: @unchecked Sendable {
         self.name = name
         self.port = port
         httpPort = try freePort()
-        self.arguments = arguments
-        logPath = "\(logDirectory)/\(name).log"
-        process = Process()
         connection = try ClusterConnection(address: PeerAddress(host: "127.0.0.1", port: port))
-        try launch()
+        child = try ChildProcess(
+            arguments: ["server", "--name", name, "--grpc-port", String(port), "--http-port", String(httpPort)] + arguments,
+            logPath: "\(logDirectory)/\(name).log")
     }
 
-    private func launch() throws {
-        let path = Self.executablePath
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw HarnessError("no caravand at \(path): build it with `swift build --build-tests` (or set CARAVAND)")
-        }
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["server", "--name", name, "--grpc-port", String(port), "--http-port", String(httpPort)] + arguments
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-    }
-
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { child.isRunning }
 
     /// Starts the process again with the same arguments (after ``kill()`` or ``terminate()``).
     func restart() throws {
-        precondition(!process.isRunning)
         connection.close()
         connection = try ClusterConnection(address: address)
-        try launch()
+        try child.launch()
     }
 
-    func kill() {
-        guard process.isRunning else { return }
-        _ = Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func terminate() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    func pause() { _ = Foundation.kill(process.processIdentifier, SIGSTOP) }
-    func resume() { _ = Foundation.kill(process.processIdentifier, SIGCONT) }
+    func kill() { child.kill() }
+    func terminate() { child.terminate() }
+    func pause() { child.pause() }
+    func resume() { child.resume() }
 
     /// The server's Raft status, or nil while it does not answer.
     func status() async -> Caravan_Api_V1_GetStatusResponse? {
         try? await connection.cluster.status(Caravan_Api_V1_GetStatusRequest(), options: Self.quick)
     }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var log: String { child.log }
 
     static var quick: CallOptions {
         var options = CallOptions.defaults
@@ -95,7 +65,6 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     deinit {
-        kill()
         connection.close()
     }
 }
