@@ -33,12 +33,11 @@ enum Fingerprint {
 
         var driverInfo: [String: DriverInfo] = [:]
         for (name, print) in await drivers.fingerprints() {
-            var attributes = print.attributes
-            if let version = print.version { attributes["driver.\(name).version"] = version }
-            driverInfo[name] = DriverInfo(detected: true, healthy: print.isHealthy, attributes: attributes)
-        }
-        for (_, info) in driverInfo {
-            for (key, value) in info.attributes { attributes[key] = value }
+            var driverAttributes = print.attributes
+            if let version = print.version { driverAttributes["driver.\(name).version"] = version }
+            driverInfo[name] = DriverInfo(detected: true, healthy: print.isHealthy, attributes: driverAttributes)
+            // Node attributes too, for `${attr.driver.NAME.KEY}` constraints.
+            attributes.merge(driverAttributes) { _, driver in driver }
         }
 
         var datasets: [String: DatasetInfo] = [:]

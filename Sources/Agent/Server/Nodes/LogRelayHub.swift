@@ -33,17 +33,23 @@ final class LogRelayHub: Sendable {
             s.nextRequest += 1
             return (s.nextRequest, s.relays.updateValue(Relay(id: s.nextRequest, requests: continuation), forKey: node))
         }
-        replaced?.requests.finish()
-        for reader in replaced?.readers.values ?? [:].values { reader.finish(throwing: RPCError(code: .unavailable, message: "node \(node) reconnected its log relay")) }
+        if let replaced {
+            replaced.requests.finish()
+            for reader in replaced.readers.values {
+                reader.finish(throwing: RPCError(code: .unavailable, message: "node \(node) reconnected its log relay"))
+            }
+        }
         defer {
             let gone = state.withLock { s -> Relay? in
                 // Only if it is still this stream's (not replaced by a newer one).
                 guard s.relays[node]?.id == relayID else { return nil }
                 return s.relays.removeValue(forKey: node)
             }
-            gone?.requests.finish()
-            for reader in gone?.readers.values ?? [:].values {
-                reader.finish(throwing: RPCError(code: .unavailable, message: "node \(node) closed its log relay"))
+            if let gone {
+                gone.requests.finish()
+                for reader in gone.readers.values {
+                    reader.finish(throwing: RPCError(code: .unavailable, message: "node \(node) closed its log relay"))
+                }
             }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
