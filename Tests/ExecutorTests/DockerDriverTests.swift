@@ -98,6 +98,39 @@ struct DockerDriverTests {
         try await driver.destroy(handle)
     }
 
+    @Test("a SIGKILL the driver did not send is reported as the signal, not as out of memory")
+    func killedFromOutside() async throws {
+        let directory = try makeTaskDirectory()
+        // Under a memory limit, as an OOM kill would be; ready once it runs.
+        let handle = try await driver.start(task("echo ready; sleep 60", memory: 64 << 20), in: directory)
+        #expect(await eventually { handle.stdout.readText() == "ready\n" })
+        let client = DockerClient(socketPath: DockerTestEngine.socket!, http: .shared)
+        let containerID = try #require(handle.state["container_id"]?.stringValue)
+        try await client.expect(.POST, "/containers/\(containerID)/kill?signal=KILL")
+        let result = try await driver.wait(handle)
+        #expect(result.signal == .kill)
+        #expect(result.exitCode == 137)
+        #expect(!result.oomKilled)
+        try await driver.destroy(handle)
+    }
+
+    @Test("an image by digest, or from a registry with a port, is pulled by its reference; one that cannot be had is a clear error")
+    func pullByReference() async throws {
+        let directory = try makeTaskDirectory()
+        let digest = "sha256:" + String(repeating: "0123456789abcdef", count: 4)
+        for image in ["caravan-test/no-such-image@\(digest)", "localhost:1/caravan-test/no-such-image:2", "localhost:1/no-such-image@\(digest)"] {
+            let error = await #expect(throws: TaskDriverError.self) { _ = try await driver.start(task("true", image: image), in: directory) }
+            let text = error?.description ?? ""
+            #expect(text.hasPrefix("image \"\(image)\" is not available: it is not present on this node and pulling it failed"), "\(text)")
+            // The engine understood the reference and tried its registry.
+            #expect(!text.contains("invalid reference format"), "\(text)")
+            #expect(!text.contains("repository name must"), "\(text)")
+        }
+        // A malformed reference never reaches the engine.
+        let invalid = await #expect(throws: TaskDriverError.self) { _ = try await driver.start(task("true", image: "Caravan/Upper:1"), in: directory) }
+        #expect(invalid?.description.hasPrefix("invalid docker driver configuration: \"image\": \"Caravan/Upper:1\" is not an image reference") == true, "\(String(describing: invalid))")
+    }
+
     @Test("recover reattaches to a running container after an agent restart, without a second start")
     func recover() async throws {
         let directory = try makeTaskDirectory()

@@ -74,9 +74,23 @@ public struct DockerConfig: Sendable, Hashable, Codable {
                 labels[key] = string
             }
         }
+        _ = try Self.reference(image)
         self.init(
             image: image, entrypoint: try strings("entrypoint"), command: try string("command"), args: try strings("args") ?? [],
             workDir: try string("work_dir"), networkMode: try string("network_mode") ?? "none", labels: labels
         )
+    }
+
+    /// The image as a reference (registry, path, tag, digest).
+    public func imageReference() throws(TaskDriverError) -> ImageReference {
+        try Self.reference(image)
+    }
+
+    static func reference(_ image: String) throws(TaskDriverError) -> ImageReference {
+        do {
+            return try ImageReference(parsing: image)
+        } catch {
+            throw .invalidConfig(driver: "docker", reason: "\"image\": \(error)")
+        }
     }
 }

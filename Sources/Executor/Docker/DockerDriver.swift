@@ -59,8 +59,9 @@ public final class DockerDriver: TaskDriver {
 
     public func start(_ task: TaskSpec, in directory: TaskDirectory) async throws(TaskDriverError) -> TaskHandle {
         let config = try DockerConfig(task.config)
+        let image = try config.imageReference()
         do {
-            try await ensureImage(config.image)
+            try await ensureImage(image)
         } catch let error as TaskDriverError {
             throw error
         } catch {
@@ -214,7 +215,6 @@ public final class DockerDriver: TaskDriver {
     }
 
     private func kill(_ running: DockerTask, _ signal: TaskSignal) async throws(TaskDriverError) {
-        if signal == .kill { running.markKilled() }
         do {
             // 409: the container is not running any more.
             try await client.expect(.POST, "/containers/\(running.containerID)/kill?signal=\(signal.name)", allowing: [404, 409])
@@ -256,18 +256,14 @@ public final class DockerDriver: TaskDriver {
             running.closeLogs()
             var result = Self.result(from: inspect, timedOut: running.timedOut)
             if inspect == nil { result.message = "the container vanished before its exit status could be read" }
-            // The engine's OOMKilled flag races the container's exit (cgroup v1): a
-            // SIGKILL nobody here sent, under a memory limit, is the OOM killer's.
-            if !result.oomKilled, result.signal == .kill, !running.killedByDriver,
-                inspect?["HostConfig"]?["Memory"]?.intValue ?? 0 > 0
-            {
-                result.oomKilled = true
-                result.message = "killed by SIGKILL under its memory limit (the engine did not flag it as OOM)"
-            }
             running.result.resolve(result)
         }
     }
 
+    /// How the container ended, from its inspection. Out of memory only when the
+    /// engine says so (`State.OOMKilled`): a SIGKILL under a memory limit may have
+    /// come from anyone (`docker kill`, the host's OOM killer outside the
+    /// container's cgroup, another agent), and is reported as the signal it is.
     static func result(from inspect: JSONValue?, timedOut: Bool) -> TaskResult {
         let state = inspect?["State"]
         let code = Int32(state?["ExitCode"]?.intValue ?? 137)
@@ -279,17 +275,13 @@ public final class DockerDriver: TaskDriver {
     }
 
     /// Makes sure `image` is present, pulling it when missing.
-    private func ensureImage(_ image: String) async throws {
-        let encoded = image.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? image
+    private func ensureImage(_ image: ImageReference) async throws {
+        let name = image.description
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? name
         let present = try await client.send(.GET, "/images/\(encoded)/json", timeout: .seconds(10))
         if present.status == 200 { return }
-        var repository = image
-        var tag = "latest"
-        if let colon = image.lastIndex(of: ":"), !image[colon...].contains("/") {
-            repository = String(image[..<colon])
-            tag = String(image[image.index(after: colon)...])
-        }
-        let query = "fromImage=\(repository.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? repository)&tag=\(tag)"
+        let (fromImage, tag) = image.pullParameters
+        let query = "fromImage=\(Self.queryEncoded(fromImage))&tag=\(Self.queryEncoded(tag))"
         let pull = try await client.send(.POST, "/images/create?\(query)", timeout: .seconds(600))
         var failure: String?
         if pull.status != 200 {
@@ -302,8 +294,15 @@ public final class DockerDriver: TaskDriver {
             }
         }
         if let failure {
-            throw TaskDriverError.imageNotFound(image, reason: "it is not present on this node and pulling it failed: \(failure.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw TaskDriverError.imageNotFound(name, reason: "it is not present on this node and pulling it failed: \(failure.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
+    }
+}
+
+extension DockerDriver {
+    /// `text` as one query parameter's value.
+    static func queryEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 }
 
@@ -323,13 +322,8 @@ final class DockerTask: Sendable {
         self.stderr = try LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).stderr", policy: handle.logs)
     }
 
-    private let killedFlag = Mutex(false)
-
     var timedOut: Bool { timedOutFlag.withLock { $0 } }
     func markTimedOut() { timedOutFlag.withLock { $0 = true } }
-    /// Whether this driver sent the container SIGKILL.
-    var killedByDriver: Bool { killedFlag.withLock { $0 } }
-    func markKilled() { killedFlag.withLock { $0 = true } }
 
     func closeLogs() {
         stdout.close()
