@@ -122,22 +122,36 @@ struct ExecDriverTests {
         try await driver.destroy(handle)
     }
 
-    @Test("the memory limit is enforced where cgroups allow it")
-    func memoryLimit() async throws {
-        let fingerprint = await driver.fingerprint()
-        guard fingerprint.attributes["driver.exec.memory_limit"] == "enforced" else {
-            print("exec memory limit test skipped: cgroups do not enforce memory here (\(fingerprint.attributes))")
-            return
+    @Test(
+        "the memory limit kills a task that goes over it, where the fingerprint says cgroups enforce it",
+        .enabled("cgroups do not enforce memory limits on this host (driver.exec.memory_limit is not \"enforced\")") {
+            await ExecDriver().fingerprint().attributes["driver.exec.memory_limit"] == "enforced"
         }
+    )
+    func memoryLimit() async throws {
         let directory = try makeTaskDirectory()
-        let spec = shellTask(
-            "head -c 200000000 /dev/zero | tail -c 100000000 >/dev/null",
-            resources: TaskResources(memoryBytes: 32 << 20)
-        )
-        let handle = try await driver.start(spec, in: directory)
-        let result = try await driver.wait(handle)
+        // tail -c holds 100 MB.
+        let script = "head -c 200000000 /dev/zero | tail -c 100000000 >/dev/null"
+        let limited = try await driver.start(shellTask(script, resources: TaskResources(memoryBytes: 32 << 20)), in: directory)
+        let result = try await driver.wait(limited)
         #expect(result.oomKilled)
-        #expect(result.exitCode != 0)
-        try await driver.destroy(handle)
+        #expect(result.exitCode == 137)
+        #expect(result.signal == .kill)
+        try await driver.destroy(limited)
+        // The same task with room for it runs to the end: the limit made the difference.
+        let roomy = try await driver.start(shellTask(script, resources: TaskResources(memoryBytes: 512 << 20)), in: directory)
+        let finished = try await driver.wait(roomy)
+        #expect(finished.succeeded, "\(finished)")
+        try await driver.destroy(roomy)
+    }
+
+    @Test("the cgroup probe refuses a hierarchy that only looks like one")
+    func probeRefusesPlainDirectories() throws {
+        let fake = try makeTaskDirectory().root + "/cgroup"
+        try FileManager.default.createDirectory(atPath: fake + "/memory", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: fake + "/memory/cgroup.procs", contents: nil)
+        let support = CgroupSupport.detect(root: fake)
+        #expect(!support.enforcesMemory)
+        #expect(support.reason?.contains("has no memory.limit_in_bytes") == true, "\(String(describing: support.reason))")
     }
 }

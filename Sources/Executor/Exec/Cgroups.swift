@@ -18,7 +18,8 @@ struct CgroupSupport: Sendable, Hashable {
 
     /// Probes the host: cgroup v2 when `/sys/fs/cgroup` is a unified hierarchy with
     /// the memory and cpu controllers, else v1's memory and cpu hierarchies,
-    /// each only when a directory can be created in it.
+    /// each only when a directory can be created in it; memory only when a
+    /// limit set on a probe cgroup is kept (``probeMemoryLimit(in:file:)``).
     static func detect(root: String = "/sys/fs/cgroup", prefix: String = "caravan") -> CgroupSupport {
         let fm = FileManager.default
         if let controllers = try? String(contentsOfFile: root + "/cgroup.controllers", encoding: .utf8) {
@@ -31,10 +32,13 @@ struct CgroupSupport: Sendable, Hashable {
                 try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
                 try? "+memory +cpu".write(toFile: root + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
                 try "+memory +cpu".write(toFile: parent + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
-                return CgroupSupport(version: .v2, parents: ["unified": parent], reason: nil)
             } catch {
                 return CgroupSupport(version: .none, parents: [:], reason: "cgroup v2 at \(root) is not writable: \(error.localizedDescription)")
             }
+            if let problem = probeMemoryLimit(in: parent, file: "memory.max") {
+                return CgroupSupport(version: .none, parents: [:], reason: "cgroup v2 at \(root): \(problem)")
+            }
+            return CgroupSupport(version: .v2, parents: ["unified": parent], reason: nil)
         }
         var parents: [String: String] = [:]
         var problems: [String] = []
@@ -47,15 +51,47 @@ struct CgroupSupport: Sendable, Hashable {
             let parent = hierarchy + "/" + prefix
             do {
                 try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
-                parents[controller] = parent
             } catch {
                 problems.append("\(hierarchy) is not writable")
+                continue
             }
+            if controller == "memory", let problem = probeMemoryLimit(in: parent, file: "memory.limit_in_bytes") {
+                problems.append(problem)
+                continue
+            }
+            parents[controller] = parent
         }
         if parents["memory"] == nil && parents["cpu"] == nil {
             return CgroupSupport(version: .none, parents: [:], reason: problems.joined(separator: "; "))
         }
         return CgroupSupport(version: .v1, parents: parents, reason: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// Sets a memory limit on a throwaway child of `parent` and reads it back:
+    /// `nil` when the kernel took it, else what went wrong. (A hierarchy can be
+    /// writable, as a plain directory tree or a filesystem faking one, without
+    /// the kernel limiting anything.)
+    static func probeMemoryLimit(in parent: String, file: String) -> String? {
+        let probe = parent + "/probe-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        let limit = 64 << 20
+        do {
+            try FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: false)
+        } catch {
+            return "cannot create a cgroup in \(parent): \(error.localizedDescription)"
+        }
+        defer { rmdir(probe) }
+        guard FileManager.default.fileExists(atPath: probe + "/" + file) else {
+            return "a new cgroup in \(parent) has no \(file): the kernel does not manage it"
+        }
+        do {
+            try TaskCgroup.write("\(limit)", to: probe + "/" + file)
+        } catch {
+            return "cannot set \(file) in \(parent): \(error.localizedDescription)"
+        }
+        guard let read = TaskCgroup.readInt(probe + "/" + file), read == limit else {
+            return "\(file) in \(parent) does not keep the limit written to it"
+        }
+        return nil
     }
 
     /// Creates the cgroups of one task and sets its limits.
