@@ -65,10 +65,37 @@ final class CrashChildProcess {
         return lines
     }
 
-    func waitForExit() -> (status: Int32, stderr: String) {
+    /// Waits for the child to end; how it ended and what it wrote to stderr.
+    func waitForExit() -> ChildExit {
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, stderr)
+        let ending: ChildExit.Ending = switch process.terminationReason {
+        case .uncaughtSignal: .signal(process.terminationStatus)
+        case .exit: .exited(process.terminationStatus)
+        @unknown default: .exited(process.terminationStatus)
+        }
+        return ChildExit(ending: ending, stderr: stderr)
+    }
+}
+
+/// How a child process ended.
+struct ChildExit: CustomStringConvertible {
+    enum Ending: Equatable {
+        /// It called exit (or returned from main) with this status.
+        case exited(Int32)
+        /// A signal ended it.
+        case signal(Int32)
+    }
+
+    var ending: Ending
+    var stderr: String
+
+    var description: String {
+        let how = switch ending {
+        case .exited(let status): "exited with status \(status)"
+        case .signal(let signal): "was killed by signal \(signal)"
+        }
+        return stderr.isEmpty ? how : "\(how); stderr: \(stderr)"
     }
 }
 

@@ -23,7 +23,7 @@ import Testing
         defer { store.close() }
         let child = try CrashChildProcess(directory: directory.path, term: 1, seed: 1)
         let result = child.waitForExit()
-        #expect(result.status == 2)
+        #expect(result.ending == .exited(2))
         #expect(result.stderr.contains("is in use by process \(getpid())"), "\(result.stderr)")
     }
 
