@@ -3,8 +3,20 @@ import RaftCore
 /// Appends fixed-width little-endian fields to a byte array.
 struct ByteWriter {
     var bytes: [UInt8] = []
+    /// Where the record being written starts: the checksum covers it alone.
+    private let recordStart: Int
 
-    init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 64) {
+        bytes.reserveCapacity(capacity)
+        recordStart = 0
+    }
+
+    /// A writer appending a record to `bytes` (take them uniquely referenced,
+    /// or they are copied), which already end at `recordStart`.
+    init(taking bytes: [UInt8], recordStart: Int) {
+        self.bytes = bytes
+        self.recordStart = recordStart
+    }
 
     mutating func u8(_ value: UInt8) { bytes.append(value) }
 
@@ -24,8 +36,11 @@ struct ByteWriter {
 
     mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
 
-    /// Appends the CRC-32C of everything written so far.
-    mutating func sealWithChecksum() { u32(CRC32C.checksum(bytes)) }
+    /// Appends the CRC-32C of the record written so far.
+    mutating func sealWithChecksum() {
+        let checksum = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[recordStart...])) }
+        u32(checksum)
+    }
 }
 
 /// Why bytes did not decode; callers turn it into `StorageError.corrupted` with the place.
@@ -114,14 +129,20 @@ enum RecordCoding {
 
     /// version, kind, term, index, payload, crc: 22 bytes plus the payload.
     static func encode(_ entry: Entry) -> [UInt8] {
-        var writer = ByteWriter(capacity: entry.data.count + 22)
+        var writer = ByteWriter(capacity: encodedSize(entry))
+        encode(entry, into: &writer)
+        return writer.bytes
+    }
+
+    static func encodedSize(_ entry: Entry) -> Int { entry.data.count + 22 }
+
+    static func encode(_ entry: Entry, into writer: inout ByteWriter) {
         writer.u8(version)
         writer.u8(entry.kind.rawValue)
         writer.u64(entry.term)
         writer.u64(entry.index)
         writer.raw(entry.data)
         writer.sealWithChecksum()
-        return writer.bytes
     }
 
     static func decodeEntry(_ bytes: [UInt8], expectedIndex: UInt64) throws(DecodingFailure) -> Entry {

@@ -1,43 +1,50 @@
 /// CRC-32C (Castagnoli), the checksum on every stored record and snapshot file.
 /// Table-driven, slicing by 8 bytes.
 enum CRC32C {
-    private static let tables: [[UInt32]] = {
-        var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+    /// Eight 256-entry tables, one after another, allocated once and never freed.
+    private struct Tables: @unchecked Sendable {
+        // Safety: written only while `shared` is initialized, read-only after.
+        let base: UnsafePointer<UInt32>
+    }
+
+    private static let shared: Tables = {
+        let tables = UnsafeMutablePointer<UInt32>.allocate(capacity: 8 * 256)
         for byte in 0..<256 {
             var crc = UInt32(byte)
             for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-            tables[0][byte] = crc
+            tables[byte] = crc
         }
         for byte in 0..<256 {
             for slice in 1..<8 {
-                let previous = tables[slice - 1][byte]
-                tables[slice][byte] = (previous >> 8) ^ tables[0][Int(previous & 0xff)]
+                let previous = tables[(slice - 1) * 256 + byte]
+                tables[slice * 256 + byte] = (previous >> 8) ^ tables[Int(previous & 0xff)]
             }
         }
-        return tables
+        return Tables(base: UnsafePointer(tables))
     }()
 
     /// The checksum of `bytes`, continuing from `crc` (the checksum of the bytes before them).
     static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var crc = ~crc
-        tables.withUnsafeBufferPointer { tables in
-            let t0 = tables[0], t1 = tables[1], t2 = tables[2], t3 = tables[3]
-            let t4 = tables[4], t5 = tables[5], t6 = tables[6], t7 = tables[7]
-            var index = 0
-            let count = bytes.count
-            while count - index >= 8 {
-                let low = crc ^ (UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8
-                    | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24)
-                crc = t7[Int(low & 0xff)] ^ t6[Int((low >> 8) & 0xff)]
-                    ^ t5[Int((low >> 16) & 0xff)] ^ t4[Int(low >> 24)]
-                    ^ t3[Int(bytes[index + 4])] ^ t2[Int(bytes[index + 5])]
-                    ^ t1[Int(bytes[index + 6])] ^ t0[Int(bytes[index + 7])]
-                index += 8
-            }
-            while index < count {
-                crc = (crc >> 8) ^ t0[Int((crc ^ UInt32(bytes[index])) & 0xff)]
-                index += 1
-            }
+        let t0 = shared.base, t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768
+        let t4 = t0 + 1024, t5 = t0 + 1280, t6 = t0 + 1536, t7 = t0 + 1792
+        guard var pointer = bytes.baseAddress else { return ~crc }
+        var remaining = bytes.count
+        while remaining >= 8 {
+            let word = pointer.loadUnaligned(as: UInt64.self).littleEndian
+            let low = crc ^ UInt32(truncatingIfNeeded: word)
+            let high = UInt32(truncatingIfNeeded: word >> 32)
+            crc = t7[Int(low & 0xff)] ^ t6[Int((low >> 8) & 0xff)]
+                ^ t5[Int((low >> 16) & 0xff)] ^ t4[Int(low >> 24)]
+                ^ t3[Int(high & 0xff)] ^ t2[Int((high >> 8) & 0xff)]
+                ^ t1[Int((high >> 16) & 0xff)] ^ t0[Int(high >> 24)]
+            pointer += 8
+            remaining -= 8
+        }
+        while remaining > 0 {
+            crc = (crc >> 8) ^ t0[Int((crc ^ UInt32(pointer.load(as: UInt8.self))) & 0xff)]
+            pointer += 1
+            remaining -= 1
         }
         return ~crc
     }

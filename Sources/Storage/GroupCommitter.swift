@@ -44,6 +44,13 @@ final class GroupCommitter: @unchecked Sendable {
         return statistics
     }
 
+    /// Writes queued behind the one in flight (tests use it to line writers up).
+    var queuedCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
     /// Marks the committer failed (used on close): later writes throw `error`.
     func stop(with error: StorageError) {
         condition.lock()
@@ -77,8 +84,8 @@ final class GroupCommitter: @unchecked Sendable {
             if group.count == 1 {
                 merged = group[0]
             } else {
-                merged.operations.reserveCapacity(group.reduce(0) { $0 + $1.operations.count })
-                for set in group { merged.operations.append(contentsOf: set.operations) }
+                merged = WriteSet(capacity: group.reduce(0) { $0 + $1.byteCount })
+                for set in group { merged.append(contentsOf: set) }
             }
             let error = perform(merged, sync)
             condition.lock()

@@ -191,7 +191,7 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
         try validateConsecutive(entries)
         try writer.withLock { _ throws(StorageError) in
             var next = state.withLock { $0 }
-            var writes = WriteSet()
+            var writes = WriteSet(capacity: entries.reduce(64) { $0 + RecordCoding.encodedSize($1) + 20 })
             var newFile: String?
             var replacedFile: String?
 
@@ -227,7 +227,9 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
                     writes.deleteRange(.log, from: RecordCoding.logKey(last.index + 1), to: RecordCoding.logKey(next.lastIndex + 1))
                 }
                 for entry in fresh {
-                    writes.put(.log, RecordCoding.logKey(entry.index), RecordCoding.encode(entry))
+                    writes.put(.log, key: entry.index, valueCapacity: RecordCoding.encodedSize(entry)) { writer in
+                        RecordCoding.encode(entry, into: &writer)
+                    }
                 }
                 next.lastIndex = last.index
                 next.lastTerm = last.term

@@ -8,9 +8,9 @@ final class StoreCore: Sendable {
     let committer: GroupCommitter
     let snapshots: SnapshotFiles
 
-    init(path: String, syncWrites: Bool) throws(StorageError) {
+    init(path: String, syncWrites: Bool, collectStatistics: Bool = false) throws(StorageError) {
         directory = try DataDirectory(path: path)
-        let database = try RocksDatabase(path: directory.databasePath)
+        let database = try RocksDatabase(path: directory.databasePath, collectStatistics: collectStatistics)
         self.database = database
         committer = GroupCommitter(sync: syncWrites) { writes, sync in database.write(writes, sync: sync) }
         snapshots = SnapshotFiles(directory: directory.snapshotsPath)
@@ -48,6 +48,9 @@ public final class RocksDBStore: Sendable {
         /// The Raft group's membership when the directory is new; ignored otherwise.
         public var initialConfState: ConfState
 
+        /// Keep RocksDB's statistics, so tests can read its own count of syncs.
+        var collectsStatistics = false
+
         public init(syncWrites: Bool = true, initialConfState: ConfState = ConfState()) {
             self.syncWrites = syncWrites
             self.initialConfState = initialConfState
@@ -69,7 +72,7 @@ public final class RocksDBStore: Sendable {
     /// `notAStorageDirectory` if it is not ours to read, `corrupted` if the
     /// stored state fails its checks, `readOnly`/`diskFull` if it cannot be written.
     public init(path: String, options: Options = Options()) throws(StorageError) {
-        core = try StoreCore(path: path, syncWrites: options.syncWrites)
+        core = try StoreCore(path: path, syncWrites: options.syncWrites, collectStatistics: options.collectsStatistics)
         raft = try RocksDBRaftStorage(core: core, initialConfState: options.initialConfState)
         keyValues = RocksDBKeyValueStore(core: core)
     }

@@ -21,9 +21,12 @@ final class RocksDatabase: @unchecked Sendable {
     private let readOptions: OpaquePointer
     private let lifetime = ReadWriteLock()
 
-    init(path: String) throws(StorageError) {
+    /// - Parameter collectStatistics: Keep RocksDB's statistics (for tests:
+    ///   ``walSyncs`` counts the write-ahead log syncs RocksDB itself made).
+    init(path: String, collectStatistics: Bool = false) throws(StorageError) {
         self.path = path
         let options = rocksdb_options_create()
+        if collectStatistics { rocksdb_options_enable_statistics(options) }
         rocksdb_options_set_create_if_missing(options, 1)
         rocksdb_options_set_create_missing_column_families(options, 1)
         rocksdb_options_set_paranoid_checks(options, 1)
@@ -174,35 +177,24 @@ final class RocksDatabase: @unchecked Sendable {
             guard let database = handle else { return .closed }
             let batch = rocksdb_writebatch_create()
             defer { rocksdb_writebatch_destroy(batch) }
-            for operation in writes.operations {
+            writes.forEach { operation in
                 switch operation {
                 case let .put(family, key, value):
-                    key.withUnsafeBytes { key in
-                        value.withUnsafeBytes { value in
-                            rocksdb_writebatch_put_cf(
-                                batch, families[family.rawValue],
-                                key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count,
-                                value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count
-                            )
-                        }
-                    }
+                    rocksdb_writebatch_put_cf(
+                        batch, families[family.rawValue],
+                        key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count,
+                        value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count
+                    )
                 case let .delete(family, key):
-                    key.withUnsafeBytes { key in
-                        rocksdb_writebatch_delete_cf(
-                            batch, families[family.rawValue],
-                            key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count
-                        )
-                    }
+                    rocksdb_writebatch_delete_cf(
+                        batch, families[family.rawValue], key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count
+                    )
                 case let .deleteRange(family, start, end):
-                    start.withUnsafeBytes { start in
-                        end.withUnsafeBytes { end in
-                            rocksdb_writebatch_delete_range_cf(
-                                batch, families[family.rawValue],
-                                start.baseAddress?.assumingMemoryBound(to: CChar.self), start.count,
-                                end.baseAddress?.assumingMemoryBound(to: CChar.self), end.count
-                            )
-                        }
-                    }
+                    rocksdb_writebatch_delete_range_cf(
+                        batch, families[family.rawValue],
+                        start.baseAddress?.assumingMemoryBound(to: CChar.self), start.count,
+                        end.baseAddress?.assumingMemoryBound(to: CChar.self), end.count
+                    )
                 }
             }
             var error: UnsafeMutablePointer<CChar>?
@@ -210,6 +202,17 @@ final class RocksDatabase: @unchecked Sendable {
             if let message = Self.take(error) { return Self.error(message, path: path, operation: "write") }
             return nil
         }
+    }
+
+    /// How many times RocksDB synced its write-ahead log (its
+    /// `rocksdb.wal.synced` ticker), or nil without `collectStatistics`.
+    var walSyncs: UInt64? {
+        guard let text = rocksdb_options_statistics_get_string(options) else { return nil }
+        defer { rocksdb_free(text) }
+        for line in String(cString: text).split(separator: "\n") where line.hasPrefix("rocksdb.wal.synced ") {
+            return line.split(separator: " ").last.flatMap { UInt64($0) }
+        }
+        return nil
     }
 
     /// Flushes memtables to table files (tests use it to reach the SST files).

@@ -30,6 +30,70 @@ import Testing
         }
     }
 
+    /// Writers that queue while a synced write is in flight are written
+    /// together, with one sync: counted at the committer's `perform`, which
+    /// is the one place a batch reaches RocksDB.
+    @Test(.timeLimit(.minutes(1)))
+    func writersQueuedBehindASyncShareTheNextOne() throws {
+        let recorder = PerformRecorder()
+        let committer = GroupCommitter(sync: true) { writes, sync in
+            recorder.perform(operations: writes.count, sync: sync)
+            return nil
+        }
+        let writers = 8
+        let done = DispatchGroup()
+        func write(_ writer: Int) {
+            done.enter()
+            Thread {
+                var writes = WriteSet()
+                writes.put(.kv, [UInt8(writer)], [1])
+                writes.put(.kv, [UInt8(writer), 1], [2])
+                do { try committer.commit(writes) } catch { Issue.record("writer \(writer): \(error)") }
+                done.leave()
+            }.start()
+        }
+        // The first writer leads and is held inside its sync ...
+        write(0)
+        recorder.awaitFirstPerform()
+        // ... while the others queue behind it.
+        for writer in 1..<writers { write(writer) }
+        while committer.queuedCount < writers - 1 { sched_yield() }
+        recorder.release()
+        done.wait()
+
+        #expect(recorder.performs == [.init(operations: 2, sync: true), .init(operations: 2 * (writers - 1), sync: true)])
+        let counters = committer.counters
+        #expect(counters.writes == UInt64(writers))
+        #expect(counters.groups == 2)
+        #expect(counters.syncs == 2)
+    }
+
+    /// The store's sync counter matches RocksDB's own count of write-ahead
+    /// log syncs, and concurrent writers need fewer syncs than writes.
+    @Test func theSyncCountIsRocksDBsOwn() throws {
+        let directory = TemporaryDirectory()
+        var options = RocksDBStore.Options()
+        options.collectsStatistics = true
+        let store = try RocksDBStore(path: directory.path, options: options)
+        defer { store.close() }
+        let rocksBefore = try #require(store.core.database.walSyncs)
+        let before = store.statistics
+        runOnThreads(16) { writer in
+            for write in 0..<20 {
+                do {
+                    try store.keyValues.put(Array("w\(writer)/\(write)".utf8), [UInt8(write)])
+                } catch {
+                    Issue.record("\(error)")
+                }
+            }
+        }
+        let after = store.statistics
+        let rocksSyncs = try #require(store.core.database.walSyncs) - rocksBefore
+        #expect(after.writes - before.writes == 320)
+        #expect(rocksSyncs == after.syncs - before.syncs)
+        #expect(rocksSyncs < 320, "every write had a sync of its own")
+    }
+
     @Test func logPersistAndKeyValueWritesCommitTogether() throws {
         let directory = TemporaryDirectory()
         let store = try RocksDBStore(path: directory.path)
@@ -95,4 +159,44 @@ func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         }.start()
     }
     group.wait()
+}
+
+/// What a test committer's `perform` was given; holds the first call until released.
+final class PerformRecorder: @unchecked Sendable {
+    struct Perform: Equatable {
+        var operations: Int
+        var sync: Bool
+    }
+
+    // Safety: every property is used only under `condition`.
+    private let condition = NSCondition()
+    private var recorded: [Perform] = []
+    private var released = false
+
+    func perform(operations: Int, sync: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        recorded.append(Perform(operations: operations, sync: sync))
+        condition.broadcast()
+        while !released { condition.wait() }
+    }
+
+    func awaitFirstPerform() {
+        condition.lock()
+        defer { condition.unlock() }
+        while recorded.isEmpty { condition.wait() }
+    }
+
+    func release() {
+        condition.lock()
+        defer { condition.unlock() }
+        released = true
+        condition.broadcast()
+    }
+
+    var performs: [Perform] {
+        condition.lock()
+        defer { condition.unlock() }
+        return recorded
+    }
 }
