@@ -113,6 +113,8 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "RaftCore", "Model", "Storage", "Transport", "Scheduler", "Executor", "API",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

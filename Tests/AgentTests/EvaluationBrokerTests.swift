@@ -204,4 +204,26 @@ private func take(_ broker: inout EvaluationBroker, now: Timestamp = t0,
         broker.enqueue(evaluation("e"), now: t0)
         #expect(drain(&broker) == ["e"], "once acked it may be enqueued again")
     }
+
+    /// The heap pops in the order a stable sort by (priority desc, createdAt asc) gives.
+    @Test(arguments: [UInt64(1), 7, 42, 2_026])
+    func readyQueuePopsInStableSortedOrder(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        var queue = ReadyQueue()
+        var pushed: [Evaluation] = []
+        for i in 0..<500 {
+            let e = evaluation("e\(i)", priority: Int.random(in: 1...5, using: &rng) * 20,
+                               createdAt: Int64.random(in: 0...20, using: &rng))
+            queue.push(e)
+            pushed.append(e)
+        }
+        let expected = pushed.enumerated().sorted { a, b in
+            if a.element.priority != b.element.priority { return a.element.priority > b.element.priority }
+            if a.element.createdAt != b.element.createdAt { return a.element.createdAt < b.element.createdAt }
+            return a.offset < b.offset
+        }.map(\.element.id)
+        var popped: [EvaluationID] = []
+        while let e = queue.pop() { popped.append(e.id) }
+        #expect(popped == expected, "seed \(seed)")
+    }
 }

@@ -13,7 +13,10 @@ final class Counter: ReplicatedStateMachine, @unchecked Sendable {
         return total
     }
 
-    func snapshot() -> [UInt8] { withUnsafeBytes(of: total.littleEndian) { Array($0) } }
+    func snapshot() -> @Sendable () -> [UInt8] {
+        let total = total
+        return { withUnsafeBytes(of: total.littleEndian) { Array($0) } }
+    }
 
     func restore(_ data: [UInt8]) throws {
         total = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian

@@ -231,7 +231,7 @@ extension ServerState {
         #expect(before.appliedIndex == UInt64(commands.count))
 
         let restored = ServerStateMachine()
-        try restored.restore(machine.snapshot())
+        try restored.restore(machine.snapshot()())
         var after = restored.snapshotOfState
         #expect(after.jobs == before.jobs)
         #expect(after.evaluations == before.evaluations)

@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import RaftCore
 import Storage
 
@@ -22,8 +24,15 @@ public enum RaftDriverError: Error, Sendable, Equatable {
 ///
 /// Proposals that arrive while a Ready is being persisted are appended
 /// together by the next one: they share one fsync and one append message.
+///
+/// The actor runs on a thread of its own (``RaftDriverThreads``), not on
+/// Swift's cooperative pool: each Ready blocks in fsync, and on a small
+/// machine the pool has only a thread or two for every handler and worker.
 public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     public typealias Output = StateMachine.Output
+
+    private nonisolated let loop: any EventLoop = RaftDriverThreads.group.next()
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
     private var raft: RaftNode
     private let persistence: any RaftPersistence
@@ -39,6 +48,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     private var readyScheduled = false
     private var failure: RaftDriverError?
     private var lastSnapshotIndex: UInt64 = 0
+    /// A snapshot being encoded off the loop (at most one at a time).
+    private var snapshotInFlight = false
 
     private var lastLeadership: Leadership
     /// Counts changes of ``Leadership``.
@@ -284,15 +295,31 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         }
     }
 
+    /// Every `snapshotEvery` applied entries: captures the state here, encodes
+    /// it on another thread while the loop goes on, then writes it and
+    /// compacts the log through its index (``finishSnapshot``).
     private func maybeSnapshot() {
         let applied = raft.appliedIndex
-        guard applied >= lastSnapshotIndex + snapshotEvery, let conf = raft.confState(atIndex: applied) else { return }
+        guard !snapshotInFlight, applied >= lastSnapshotIndex + snapshotEvery,
+              let conf = raft.confState(atIndex: applied) else { return }
+        snapshotInFlight = true
+        let encode = stateMachine.snapshot()
+        Task.detached(priority: .utility) {
+            let data = encode()
+            await self.finishSnapshot(index: applied, confState: conf, data: data)
+        }
+    }
+
+    private func finishSnapshot(index: UInt64, confState: ConfState, data: [UInt8]) {
+        snapshotInFlight = false
+        // A snapshot received from the leader meanwhile may have passed this one.
+        guard failure == nil, index > lastSnapshotIndex else { return }
         do {
-            try persistence.createSnapshot(index: applied, confState: conf, data: stateMachine.snapshot())
-            try persistence.compact(through: applied)
-            lastSnapshotIndex = applied
+            try persistence.createSnapshot(index: index, confState: confState, data: data)
+            try persistence.compact(through: index)
+            lastSnapshotIndex = index
         } catch {
-            fail(.storageFailed("snapshot at \(applied) failed: \(error)"))
+            fail(.storageFailed("snapshot at \(index) failed: \(error)"))
         }
     }
 
@@ -318,4 +345,10 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         default: .rejected("\(error)")
         }
     }
+}
+
+/// The threads Raft drivers run on, shared by every driver in the process
+/// and kept for its lifetime.
+enum RaftDriverThreads {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, max(1, System.coreCount)))
 }

@@ -7,15 +7,18 @@ public protocol RaftMessageSender: Sendable {
 }
 
 /// The application replicated by Raft.
-public protocol ReplicatedStateMachine: AnyObject {
+public protocol ReplicatedStateMachine: AnyObject, SendableMetatype {
     /// The result an applied command hands back to its proposer.
     associatedtype Output: Sendable
 
     /// Applies one committed normal entry (never an empty or membership entry).
     func apply(_ entry: Entry) -> Output
 
-    /// The whole state, to be restored by `restore`.
-    func snapshot() -> [UInt8]
+    /// The whole state as of now, to be restored by `restore`: this call
+    /// captures it (cheaply: a copy-on-write value, not an encoding), and the
+    /// returned function encodes it. The driver encodes off its loop, so a
+    /// large state does not stall replication while it is written out.
+    func snapshot() -> @Sendable () -> [UInt8]
 
     /// Replaces the whole state with a snapshot's.
     func restore(_ data: [UInt8]) throws

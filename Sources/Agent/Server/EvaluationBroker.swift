@@ -21,7 +21,9 @@ public struct EvaluationBroker: Sendable {
         var token: UInt64
     }
 
-    private var ready: [Evaluation] = []
+    /// Ready to be dequeued, best first; `readyJobs` says which jobs have one there.
+    private var ready = ReadyQueue()
+    private var readyJobs: Set<JobKey> = []
     /// Waiting behind an outstanding evaluation of the same job.
     private var waitingByJob: [JobKey: Evaluation] = [:]
     private var delayed: [Evaluation] = []
@@ -61,7 +63,7 @@ public struct EvaluationBroker: Sendable {
 
     private mutating func place(_ evaluation: Evaluation) {
         let key = evaluation.jobKey
-        guard outstandingJobs.contains(key) || ready.contains(where: { $0.jobKey == key }) else {
+        guard outstandingJobs.contains(key) || readyJobs.contains(key) else {
             insertReady(evaluation)
             return
         }
@@ -77,20 +79,15 @@ public struct EvaluationBroker: Sendable {
     }
 
     private mutating func insertReady(_ evaluation: Evaluation) {
-        let position = ready.firstIndex { Self.before(evaluation, $0) } ?? ready.endIndex
-        ready.insert(evaluation, at: position)
-    }
-
-    private static func before(_ a: Evaluation, _ b: Evaluation) -> Bool {
-        if a.priority != b.priority { return a.priority > b.priority }
-        return a.createdAt < b.createdAt
+        readyJobs.insert(evaluation.jobKey)
+        ready.push(evaluation)
     }
 
     /// The next evaluation to schedule, with the token its ack must carry.
     public mutating func dequeue(now: Timestamp) -> (Evaluation, token: UInt64)? {
         promote(now: now)
-        guard !ready.isEmpty else { return nil }
-        let evaluation = ready.removeFirst()
+        guard let evaluation = ready.pop() else { return nil }
+        readyJobs.remove(evaluation.jobKey)
         nextToken += 1
         outstanding[evaluation.id] = Outstanding(evaluation: evaluation, deadline: now + deliveryTimeout, token: nextToken)
         outstandingJobs.insert(evaluation.jobKey)
@@ -157,5 +154,53 @@ public struct EvaluationBroker: Sendable {
     /// The earliest time a delayed evaluation becomes ready.
     public var nextWakeUp: Timestamp? {
         delayed.compactMap(\.waitUntil).min()
+    }
+}
+
+/// The broker's ready evaluations as a binary heap: higher priority first,
+/// then older first, then first enqueued. O(log n) in and out, where a
+/// sorted array cost O(n) per enqueue once thousands wait (a burst of
+/// registrations outrunning the scheduler).
+struct ReadyQueue: Sendable {
+    private var heap: [(evaluation: Evaluation, sequence: UInt64)] = []
+    private var nextSequence: UInt64 = 0
+
+    var isEmpty: Bool { heap.isEmpty }
+    var count: Int { heap.count }
+
+    mutating func push(_ evaluation: Evaluation) {
+        heap.append((evaluation, nextSequence))
+        nextSequence += 1
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard before(child, parent) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Evaluation? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast().evaluation
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var best = parent
+            if left < heap.count, before(left, best) { best = left }
+            if right < heap.count, before(right, best) { best = right }
+            guard best != parent else { break }
+            heap.swapAt(parent, best)
+            parent = best
+        }
+        return top
+    }
+
+    private func before(_ i: Int, _ j: Int) -> Bool {
+        let a = heap[i], b = heap[j]
+        if a.evaluation.priority != b.evaluation.priority { return a.evaluation.priority > b.evaluation.priority }
+        if a.evaluation.createdAt != b.evaluation.createdAt { return a.evaluation.createdAt < b.evaluation.createdAt }
+        return a.sequence < b.sequence
     }
 }

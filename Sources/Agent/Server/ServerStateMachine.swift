@@ -60,9 +60,9 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
         onChange(changes)
     }
 
-    public func snapshot() -> [UInt8] {
-        let image = state.withLock { $0.image }
-        return (try? Array(JSONEncoder().encode(image))) ?? []
+    public func snapshot() -> @Sendable () -> [UInt8] {
+        let captured = state.withLock { $0 }
+        return { (try? Array(JSONEncoder().encode(captured.image))) ?? [] }
     }
 
     public func restore(_ data: [UInt8]) throws {
