@@ -65,6 +65,51 @@ enum WasmModules {
                 (i32.const 1) (i64.const 0x7f) (i64.const 0x7f) (i32.const 0) (i32.const 8)))))
         """
 
+    /// Writes "ready" to stdout, then spins without calling WASI.
+    static let readyThenSpin = """
+        (module
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "ready\\0a")
+          (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 6))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (loop (br 0))))
+        """
+
+    /// A guest doing `body` in `_start` with file system calls at hand. Strings
+    /// in memory: "new.txt" at 100, "sub" at 120, "in.txt" at 140, "newdir" at
+    /// 160; scratch from 200. `(call $check ERRNO STEP)` exits with 100 + STEP
+    /// when a setup step fails. Preopens: 3 /local, 4 /secrets, 5 /outputs,
+    /// 6 /inputs/data.
+    static func filesystem(_ body: String) -> String {
+        """
+        (module
+          (import "wasi_snapshot_preview1" "path_open"
+            (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_renumber" (func $fd_renumber (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 100) "new.txt")
+          (data (i32.const 120) "sub")
+          (data (i32.const 140) "in.txt")
+          (data (i32.const 160) "newdir")
+          (func $check (param $errno i32) (param $step i32)
+            (if (local.get $errno) (then (call $proc_exit (i32.add (i32.const 100) (local.get $step))))))
+          (func (export "_start")
+            \(body)))
+        """
+    }
+
+    /// `path_open(dir, path at pointer, oflags, rights)` storing the new descriptor at 200; its errno.
+    static func open(_ directory: String, path: Int, length: Int, oflags: Int = 0, rights: UInt64, fdflags: Int = 0) -> String {
+        "(call $path_open \(directory) (i32.const 0) (i32.const \(path)) (i32.const \(length)) (i32.const \(oflags)) (i64.const \(rights)) (i64.const 0x1fffffff) (i32.const \(fdflags)) (i32.const 200))"
+    }
+
     static func module(_ wat: String, in directory: TaskDirectory, name: String = "task.wasm") throws -> String {
         let path = directory.local + "/" + name
         try Data(try wat2wasm(wat)).write(to: URL(fileURLWithPath: path))
@@ -162,6 +207,130 @@ struct WasmDriverTests {
         let allowed = try await driver.start(wasmTask(intoOutputs), in: directory)
         #expect(try await driver.wait(allowed).exitCode == 0)
         #expect(FileManager.default.fileExists(atPath: directory.outputs + "/new.txt"))
+    }
+
+    @Test("stop and the timeout end a guest that spins without any WASI call")
+    func stopSpinningGuest() async throws {
+        let directory = try makeTaskDirectory()
+        let module = try WasmModules.module(WasmModules.readyThenSpin, in: directory)
+        let spinning = try await driver.start(wasmTask(module), in: directory)
+        #expect(await eventually { spinning.stdout.readText() == "ready\n" })
+        // A liveness bound, not a timing assertion: a stop that never returns fails here instead of hanging the run.
+        let stopped = ResultLatch<Void>()
+        Task { [driver] in
+            try? await driver.stop(spinning)
+            stopped.resolve(())
+        }
+        try #require(await stopped.value(timeout: .seconds(60)) != nil, "stop did not return for a spinning guest")
+        let result = try await driver.wait(spinning)
+        #expect(result.signal == .terminate)
+        #expect(result.message == nil, "\(result)")  // a stop, not reported as running out of fuel
+
+        var spec = wasmTask(module, timeout: .milliseconds(200))
+        spec.name = "timed"
+        let timed = try await driver.start(spec, in: directory)
+        let ended = ResultLatch<TaskResult>()
+        Task { [driver] in
+            if let result = try? await driver.wait(timed) { ended.resolve(result) }
+        }
+        let timedResult = try #require(await ended.value(timeout: .seconds(60)), "the timeout did not end a spinning guest")
+        #expect(timedResult.timedOut)
+        try await driver.destroy(spinning)
+        try await driver.destroy(timed)
+    }
+
+    @Test("a guest given fuel still runs out of it, reported as such")
+    func fuelStillReported() async throws {
+        let directory = try makeTaskDirectory()
+        let module = try WasmModules.module(WasmModules.readyThenSpin, in: directory)
+        let handle = try await driver.start(wasmTask(module, fuel: 2_000_000), in: directory)
+        let result = try await driver.wait(handle)
+        #expect(result.signal == nil)
+        #expect(result.message?.hasPrefix("out of fuel") == true, "\(result)")
+        try await driver.destroy(handle)
+    }
+
+    /// An input `data` holding `in.txt` and a directory `sub`, and a task directory mounting it.
+    func inputFixture() throws -> (data: TaskDirectory, directory: TaskDirectory) {
+        let data = try makeTaskDirectory("data")
+        try Data("input data\n".utf8).write(to: URL(fileURLWithPath: data.local + "/in.txt"))
+        try FileManager.default.createDirectory(atPath: data.local + "/sub", withIntermediateDirectories: true)
+        return (data, try makeTaskDirectory(inputs: ["data": data.local]))
+    }
+
+    func run(_ body: String, in directory: TaskDirectory, name: String) async throws -> (TaskResult, TaskHandle) {
+        let module = try WasmModules.module(WasmModules.filesystem(body), in: directory, name: name + ".wasm")
+        var spec = wasmTask(module)
+        spec.name = name
+        let handle = try await driver.start(spec, in: directory)
+        return (try await driver.wait(handle), handle)
+    }
+
+    @Test("an input renumbered onto another descriptor stays read-only")
+    func renumberedInputStaysReadOnly() async throws {
+        let (data, directory) = try inputFixture()
+        // /inputs/data (6) over /outputs (5), then create through 5.
+        let (result, _) = try await run(
+            """
+            (call $check (call $fd_renumber (i32.const 6) (i32.const 5)) (i32.const 1))
+            (call $proc_exit \(WasmModules.open("(i32.const 5)", path: 100, length: 7, oflags: 1, rights: 0x7f)))
+            """, in: directory, name: "renumber")
+        #expect(result.exitCode == 69)  // EROFS
+        #expect(!FileManager.default.fileExists(atPath: data.local + "/new.txt"))
+        // The other way round, a writable directory renumbered over an input's number stays writable.
+        let (back, _) = try await run(
+            """
+            (call $check (call $fd_renumber (i32.const 5) (i32.const 6)) (i32.const 1))
+            (call $proc_exit \(WasmModules.open("(i32.const 6)", path: 100, length: 7, oflags: 1, rights: 0x7f)))
+            """, in: directory, name: "renumberback")
+        #expect(back.exitCode == 0)
+        #expect(FileManager.default.fileExists(atPath: directory.outputs + "/new.txt"))
+        #expect(!FileManager.default.fileExists(atPath: data.local + "/new.txt"))
+    }
+
+    @Test("a directory opened under an input is read-only too")
+    func subdirectoryOfInputIsReadOnly() async throws {
+        let (data, directory) = try inputFixture()
+        // path_open_directory rights: path_create_directory, path_create_file, path_open, fd_readdir.
+        let (result, _) = try await run(
+            """
+            (call $check \(WasmModules.open("(i32.const 6)", path: 120, length: 3, oflags: 2, rights: 0x6600)) (i32.const 1))
+            (if (i32.ne (call $mkdir (i32.load (i32.const 200)) (i32.const 160) (i32.const 6)) (i32.const 69))
+              (then (call $proc_exit (i32.const 150))))
+            (call $proc_exit \(WasmModules.open("(i32.load (i32.const 200))", path: 100, length: 7, oflags: 1, rights: 0x7f)))
+            """, in: directory, name: "subdir")
+        #expect(result.exitCode == 69)
+        #expect(!FileManager.default.fileExists(atPath: data.local + "/sub/new.txt"))
+        #expect(!FileManager.default.fileExists(atPath: data.local + "/sub/newdir"))
+    }
+
+    @Test("an input file cannot be truncated, opened for writing or appending, but reads")
+    func inputFileIsReadOnly() async throws {
+        let (data, directory) = try inputFixture()
+        let attempts = [
+            ("truncate", WasmModules.open("(i32.const 6)", path: 140, length: 6, oflags: 8, rights: 2)),
+            ("write", WasmModules.open("(i32.const 6)", path: 140, length: 6, rights: 64)),
+            ("append", WasmModules.open("(i32.const 6)", path: 140, length: 6, rights: 2, fdflags: 1)),
+        ]
+        for (name, call) in attempts {
+            let (result, _) = try await run("(call $proc_exit \(call))", in: directory, name: name)
+            #expect(result.exitCode == 69, "\(name): \(result)")
+        }
+        // Opened for reading, it reads, and writing through that descriptor is refused.
+        let (read, handle) = try await run(
+            """
+            (call $check \(WasmModules.open("(i32.const 6)", path: 140, length: 6, rights: 2)) (i32.const 1))
+            (i32.store (i32.const 300) (i32.const 400))
+            (i32.store (i32.const 304) (i32.const 100))
+            (call $check (call $fd_read (i32.load (i32.const 200)) (i32.const 300) (i32.const 1) (i32.const 308)) (i32.const 2))
+            (i32.store (i32.const 320) (i32.const 400))
+            (i32.store (i32.const 324) (i32.load (i32.const 308)))
+            (call $check (call $fd_write (i32.const 1) (i32.const 320) (i32.const 1) (i32.const 328)) (i32.const 3))
+            (call $proc_exit (call $fd_write (i32.load (i32.const 200)) (i32.const 320) (i32.const 1) (i32.const 328)))
+            """, in: directory, name: "read")
+        #expect(read.exitCode == 69, "\(read)")
+        #expect(handle.stdout.readText() == "input data\n")
+        #expect(try String(contentsOfFile: data.local + "/in.txt", encoding: .utf8) == "input data\n")
     }
 
     @Test("recover after an agent restart is refused: the guest ran inside the agent")

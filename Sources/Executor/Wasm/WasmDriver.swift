@@ -13,14 +13,16 @@ import Musl
 /// - The guest gets the task's arguments and environment, and the task
 ///   directory's mounts preopened at `/local`, `/secrets`, `/outputs` and
 ///   `/inputs/<name>`. Read-only mounts refuse opening for writing, creating,
-///   truncating, renaming, linking and removing directly under them (`EROFS`);
-///   directories opened from them are not tracked further.
+///   truncating, renaming, linking and removing under them (`EROFS`), through
+///   every descriptor derived from them, renumbered or not
+///   (see `ReadOnlyDescriptors`).
 /// - stdout and stderr go to rotating files in `logs/`.
 /// - `fuel` in the configuration bounds executed operators ("out of fuel");
 ///   the task's memory limit bounds linear memory (growth beyond it fails).
-/// - The timeout and ``stop(_:)`` take effect at the guest's next WASI call
-///   (WasmKit has no asynchronous interrupt): a guest spinning without any WASI
-///   call is bounded only by its fuel.
+/// - A signal, the timeout and ``stop(_:)`` end the guest at its next WASI call
+///   or, for one that makes none, at its next fuel charge (fuel is always
+///   metered; see `WasmControl`). A guest blocked inside a WASI call (a long
+///   `poll_oneoff` sleep) ends when the call returns.
 /// - The guest runs inside the agent, so it does not survive an agent restart:
 ///   ``recover(_:)`` reports ``TaskDriverError/notRecoverable(taskID:reason:)``
 ///   and the agent starts the task again.
@@ -173,23 +175,76 @@ struct WasmLimits: Sendable {
     var fuel: UInt64?
 }
 
-/// Shared between the guest's thread and the driver: cancellation and usage.
+/// Shared between the guest's thread and the driver: cancellation, the
+/// interrupt, and usage.
+///
+/// WasmKit has no asynchronous interrupt, so a stop reaches a guest two ways:
+/// its next WASI call throws ``WasmCancelled``, and, for a guest that makes
+/// none, its fuel is set to zero so that its next fuel charge (at least one per
+/// loop iteration and function call) traps. The store is confined to the
+/// guest's thread and its fuel counter is unsynchronized, so that write races
+/// the guest's own charges: it is an aligned 64-bit store (never torn) that a
+/// concurrent charge can overwrite, which is why it is repeated, every few
+/// milliseconds, until the guest has ended. The guest then unwinds with "out of
+/// fuel", which the runner reports as the stop it was.
 final class WasmControl: Sendable {
     enum Reason: Sendable, Equatable {
         case timedOut
         case signaled(TaskSignal)
     }
 
-    private struct State {
+    /// `@unchecked`: it holds the guest's `Store`, which is not `Sendable`;
+    /// only ``interrupt()`` touches it from another thread (see above).
+    private struct State: @unchecked Sendable {
         var cancelled: Reason?
         var memoryBytes = 0
         var started = ContinuousClock.now
+        /// The running guest's store (see the type's note on why it is shared).
+        var store: Store?
+        var finished = false
     }
 
     private let state = Mutex(State())
 
+    /// Ends the guest for `reason` (the first reason given wins).
     func cancel(reason: Reason) {
-        state.withLock { if $0.cancelled == nil { $0.cancelled = reason } }
+        let first = state.withLock { state -> Bool in
+            guard state.cancelled == nil else { return false }
+            state.cancelled = reason
+            return true
+        }
+        guard first else { return }
+        Task.detached { [self] in
+            while interrupt() {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    /// Sets the running guest's fuel to zero; `false` once the guest has ended.
+    private func interrupt() -> Bool {
+        state.withLock { state in
+            guard !state.finished else { return false }
+            state.store?.fuel = Fuel(remaining: 0)
+            return true
+        }
+    }
+
+    /// The guest's store, from its thread, before the guest runs.
+    func attach(_ store: Store) {
+        state.withLock { state in
+            state.store = store
+            // Stopped before it started: on this thread, the write races nothing.
+            if state.cancelled != nil { store.fuel = Fuel(remaining: 0) }
+        }
+    }
+
+    /// From the guest's thread once the guest has ended: no interrupt touches the store after this.
+    func detach() {
+        state.withLock { state in
+            state.store = nil
+            state.finished = true
+        }
     }
 
     var cancellation: Reason? { state.withLock { $0.cancelled } }
