@@ -62,24 +62,33 @@ import Transport
         }
     }
 
+    // Each refusal below is asserted by its reason: the TLS failure named in
+    // the error's causes, or the authorizer's message. A refusal for another
+    // reason (nothing listening: "Connection refused") fails these tests.
+
     @Test(.timeLimit(.minutes(1)))
     func aCertificateFromAnotherCAIsRefused() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
         try await withRaftServer(security: try pki.security(pki.server)) { port, inbox in
-            // A stranger whose certificate another CA signed (and who trusts that CA).
+            let address = PeerAddress(host: "127.0.0.1", port: port)
+            // A stranger whose certificate another CA signed (and who trusts that
+            // CA): it cannot verify our server's certificate.
             let stranger = try pki.security(pki.otherCAServer)
-            await #expect(throws: RPCError.self) {
-                try await PeerProbe.send([Message(type: .heartbeat, from: 9, to: 1)], to: PeerAddress(host: "127.0.0.1", port: port), security: stranger)
+            await expectHandshakeFailure("CERTIFICATE_VERIFY_FAILED") {
+                try await PeerProbe.send([heartbeat], to: address, security: stranger, localID: 9)
             }
-            // Even trusting our CA, a certificate from another CA is refused by the server.
+            // Even trusting our CA, a certificate from another CA is refused by
+            // the server, which tells the client so with an "unknown CA" alert.
             let mixed = try TransportSecurityConfiguration.mutualTLS(
                 TLSFiles(caPath: pki.caPath, certificatePath: pki.otherCAServer.certificatePath, keyPath: pki.otherCAServer.keyPath)
             )
-            await #expect(throws: RPCError.self) {
-                try await PeerProbe.send([Message(type: .heartbeat, from: 9, to: 1)], to: PeerAddress(host: "127.0.0.1", port: port), security: mixed)
+            await expectHandshakeFailure("TLSV1_ALERT_UNKNOWN_CA") {
+                try await PeerProbe.send([heartbeat], to: address, security: mixed, localID: 9)
             }
             #expect(inbox.messages.isEmpty)
+            // The same server takes the same batch from a certificate of our CA.
+            try await expectAccepted(address, try pki.security(pki.server2), inbox)
         }
     }
 
@@ -88,20 +97,23 @@ import Transport
         let pki = try TestPKI()
         defer { pki.remove() }
         try await withRaftServer(security: try pki.security(pki.server)) { port, inbox in
-            await #expect(throws: RPCError.self) {
-                try await PeerProbe.send(
-                    [Message(type: .heartbeat, from: 9, to: 1)], to: PeerAddress(host: "127.0.0.1", port: port),
-                    security: try pki.security(pki.expiredServer)
-                )
+            let address = PeerAddress(host: "127.0.0.1", port: port)
+            // The server refuses an expired client certificate with a
+            // "certificate expired" alert.
+            await expectHandshakeFailure("SSLV3_ALERT_CERTIFICATE_EXPIRED") {
+                try await PeerProbe.send([heartbeat], to: address, security: try pki.security(pki.expiredServer), localID: 9)
             }
             #expect(inbox.messages.isEmpty)
+            try await expectAccepted(address, try pki.security(pki.server2), inbox)
         }
-        // And a server presenting an expired certificate is refused by the client.
+        // And a server presenting an expired certificate fails the client's
+        // verification (BoringSSL names no finer reason in the error; the
+        // control is that the same client is accepted by a server whose
+        // certificate is valid, just above).
         try await withRaftServer(security: try pki.security(pki.expiredServer)) { port, inbox in
-            await #expect(throws: RPCError.self) {
+            await expectHandshakeFailure("CERTIFICATE_VERIFY_FAILED") {
                 try await PeerProbe.send(
-                    [Message(type: .heartbeat, from: 9, to: 1)], to: PeerAddress(host: "127.0.0.1", port: port),
-                    security: try pki.security(pki.server)
+                    [heartbeat], to: PeerAddress(host: "127.0.0.1", port: port), security: try pki.security(pki.server2), localID: 9
                 )
             }
             #expect(inbox.messages.isEmpty)
@@ -113,10 +125,20 @@ import Transport
         let pki = try TestPKI()
         defer { pki.remove() }
         try await withRaftServer(security: try pki.security(pki.server)) { port, inbox in
-            await #expect(throws: RPCError.self) {
-                try await PeerProbe.send([Message(type: .heartbeat, from: 9, to: 1)], to: PeerAddress(host: "127.0.0.1", port: port), security: .plaintext())
+            let error = await #expect(throws: RPCError.self) {
+                try await PeerProbe.send([heartbeat], to: PeerAddress(host: "127.0.0.1", port: port), security: .plaintext(), localID: 9)
             }
+            // The TCP connection was accepted, and closed by the TLS layer when
+            // the HTTP/2 preface came instead of a ClientHello.
+            let chain = error.map(failureChain) ?? ""
+            #expect(error?.code == .unavailable, "\(chain)")
+            #expect(chain.contains("accepted the TCP connection but closed the connection before completing the HTTP/2 connection preface"), "\(chain)")
+            #expect(!chain.contains("refused"), "\(chain)")
             #expect(inbox.messages.isEmpty)
+        }
+        // The same plaintext probe is accepted by a plaintext server.
+        try await withRaftServer(security: .plaintext()) { port, inbox in
+            try await expectAccepted(PeerAddress(host: "127.0.0.1", port: port), .plaintext(), inbox)
         }
     }
 
@@ -125,22 +147,18 @@ import Transport
         let pki = try TestPKI()
         defer { pki.remove() }
         try await withRaftServer(security: try pki.security(pki.server)) { port, inbox in
-            for files in [pki.client, pki.cli] {
+            let address = PeerAddress(host: "127.0.0.1", port: port)
+            for (files, role) in [(pki.client, "client"), (pki.cli, "cli")] {
+                // The handshake passes (the CA signed it); the authorizer refuses the role.
                 let error = await #expect(throws: RPCError.self) {
-                    try await PeerProbe.send(
-                        [Message(type: .heartbeat, from: 9, to: 1)], to: PeerAddress(host: "127.0.0.1", port: port),
-                        security: try pki.security(files)
-                    )
+                    try await PeerProbe.send([heartbeat], to: address, security: try pki.security(files), localID: 9)
                 }
-                #expect(error?.code == .permissionDenied)
+                #expect(error?.code == .permissionDenied, "\(error.map(failureChain) ?? "")")
+                #expect(error?.message == "certificate names \(role).global.caravan; this call needs server.global.caravan")
             }
+            #expect(inbox.messages.isEmpty)
             // A real server certificate passes the same check.
-            let ack = try await PeerProbe.send(
-                [Message(type: .heartbeat, from: 3, to: 1)], to: PeerAddress(host: "127.0.0.1", port: port),
-                security: try pki.security(pki.server2)
-            )
-            #expect(ack.messages == 1)
-            #expect(inbox.messages == [Message(type: .heartbeat, from: 3, to: 1)])
+            try await expectAccepted(address, try pki.security(pki.server2), inbox)
         }
     }
 
@@ -149,15 +167,42 @@ import Transport
         let pki = try TestPKI()
         defer { pki.remove() }
         // The "peer" listens with a client certificate: the dialing server's
-        // hostname check (server.global.caravan) fails during the handshake.
+        // hostname check (server.global.caravan) fails its verification.
         try await withRaftServer(security: try pki.security(pki.client)) { port, inbox in
-            await #expect(throws: RPCError.self) {
+            await expectHandshakeFailure("CERTIFICATE_VERIFY_FAILED") {
                 try await PeerProbe.send(
                     [Message(type: .heartbeat, from: 1, to: 2)], to: PeerAddress(host: "127.0.0.1", port: port),
-                    security: try pki.security(pki.server)
+                    security: try pki.security(pki.server), localID: 1
                 )
             }
             #expect(inbox.messages.isEmpty)
         }
+        // The same dialer talks to a peer presenting a server certificate.
+        try await withRaftServer(security: try pki.security(pki.server2)) { port, inbox in
+            try await expectAccepted(PeerAddress(host: "127.0.0.1", port: port), try pki.security(pki.server), inbox)
+        }
     }
+}
+
+private let heartbeat = Message(type: .heartbeat, from: 9, to: 1)
+
+/// Expects `body` to fail with `.unavailable` because the TLS handshake
+/// failed with BoringSSL's `reason` (e.g. `CERTIFICATE_VERIFY_FAILED`).
+private func expectHandshakeFailure(
+    _ reason: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: @Sendable () async throws -> some Sendable
+) async {
+    let error = await #expect(throws: RPCError.self, sourceLocation: sourceLocation) { _ = try await body() }
+    let chain = error.map(failureChain) ?? ""
+    #expect(error?.code == .unavailable, "\(chain)", sourceLocation: sourceLocation)
+    #expect(chain.contains("NIOSSL") && chain.contains(reason), "expected a TLS failure \(reason): \(chain)", sourceLocation: sourceLocation)
+}
+
+/// The control beside each refusal: `security` gets a heartbeat from node 9 through.
+private func expectAccepted(
+    _ address: PeerAddress, _ security: TransportSecurityConfiguration, _ inbox: Inbox,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let ack = try await PeerProbe.send([heartbeat], to: address, security: security, localID: 9)
+    #expect(ack.messages == 1, sourceLocation: sourceLocation)
+    #expect(inbox.messages.last == heartbeat, sourceLocation: sourceLocation)
 }

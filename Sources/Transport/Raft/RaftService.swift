@@ -1,6 +1,8 @@
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import Logging
 import RaftCore
+import Synchronization
 
 /// The receiving end of Raft traffic: the `RaftTransport` gRPC service.
 ///
@@ -10,10 +12,17 @@ import RaftCore
 /// is read, so a slow consumer slows its sender through HTTP/2 flow control
 /// rather than buffering without bound. Messages of a type this version does
 /// not know are skipped.
+///
+/// A certificate names a role, not a node, so the batch's `sender` is held to
+/// consistency (see `SenderPins`): every message of a batch must be from its
+/// sender, and a connection speaks for the first sender it names on all its
+/// streams. A batch that breaks either rule ends its stream with
+/// `.permissionDenied` and nothing of it is delivered.
 public struct RaftService: Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
     private let authorizer: PeerAuthorizer
     private let receive: @Sendable ([Message]) async -> Void
     private let logger: Logger
+    private let pins = PinBoard()
 
     /// - Parameters:
     ///   - authorizer: Use `.requiring([.server], under: security)`.
@@ -31,8 +40,21 @@ public struct RaftService: Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
         request: RPCAsyncSequence<Caravan_Raft_V1_MessageBatch, any Error>, context: ServerContext
     ) async throws -> Caravan_Raft_V1_Ack {
         try authorizer.authorize(context)
+        let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context
+        let connection = SenderPins.Connection(
+            remotePeer: context.remotePeer, certificateSerial: posix?.peerCertificate.map { "\($0.serialNumber)" }
+        )
+        pins.state.withLock { $0.open(connection) }
+        defer { pins.state.withLock { $0.close(connection) } }
         var ack = Caravan_Raft_V1_Ack()
         for try await batch in request {
+            let refusal = pins.state.withLock {
+                $0.admit(sender: batch.sender, messageSenders: batch.messages.lazy.map(\.from), on: connection)
+            }
+            if let refusal {
+                logger.warning("refusing a Raft batch from \(context.remotePeer): \(refusal)")
+                throw RPCError(code: .permissionDenied, message: "\(refusal)")
+            }
             var messages: [Message] = []
             messages.reserveCapacity(batch.messages.count)
             for wire in batch.messages {
@@ -48,4 +70,9 @@ public struct RaftService: Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
         }
         return ack
     }
+}
+
+/// The service's `SenderPins`, shared by the copies of the service value.
+private final class PinBoard: Sendable {
+    let state = Mutex(SenderPins())
 }
