@@ -16,9 +16,12 @@ struct DeploymentTracker {
         }
     }
 
-    /// The deployment of this version, created when missing.
-    mutating func ensure(revertVersion: Int?) -> Deployment {
+    /// The deployment of this version, created when missing, to go back to
+    /// the job's last stable version if it fails
+    /// (``lastStableVersion(replacing:)``).
+    mutating func ensure(replacing olds: [Allocation]) -> Deployment {
         if let current { return current }
+        let revertVersion = lastStableVersion(replacing: olds)
         var d = Deployment(id: DeploymentID(context.rng.nextUUIDString()), namespace: context.job.namespace,
                            jobID: context.job.id, jobVersion: context.jobVersion, status: .running,
                            statusDescription: "deployment is running", revertVersion: revertVersion,
@@ -33,6 +36,19 @@ struct DeploymentTracker {
         current = d
         changed = true
         return d
+    }
+
+    /// The job's last stable version, where a failed deployment of this
+    /// version goes back to: the previous deployment's version if it
+    /// succeeded, else the version that deployment would have gone back to
+    /// (it failed, was cancelled, or was superseded while running). With no
+    /// earlier deployment, the newest version the replaced allocations `olds`
+    /// run: they were placed without a deployment, so none ever failed.
+    func lastStableVersion(replacing olds: [Allocation]) -> Int? {
+        if let previous = context.state.deployments[context.job.key], previous.jobVersion < context.jobVersion {
+            return previous.status == .successful ? previous.jobVersion : previous.revertVersion
+        }
+        return olds.map(\.jobVersion).filter { $0 < context.jobVersion }.max()
     }
 
     mutating func setGroup(_ name: String, _ state: DeploymentGroupState) {
@@ -93,8 +109,15 @@ struct DeploymentTracker {
             d.modifiedAt = now
             changed = true
             if d.groups.values.contains(where: \.autoRevert), let revert = d.revertVersion {
+                // The servers register version `revert` again as a new
+                // version (``JobHistory/revert(by:versions:at:)``); this
+                // evaluation then rolls the allocations back to it.
                 context.plan.revertToJobVersion = revert
                 d.statusDescription += "; rolling back to job version \(revert)"
+                context.plan.followUpEvaluations.append(Evaluation(
+                    id: EvaluationID(context.rng.nextUUIDString()), namespace: d.namespace, jobID: d.jobID,
+                    jobType: context.job.type, priority: context.job.priority, trigger: .deploymentWatcher,
+                    deploymentID: d.id, previousEvaluation: context.evaluation.id, createdAt: now))
             }
         } else if let nextDeadline {
             context.plan.followUpEvaluations.append(Evaluation(

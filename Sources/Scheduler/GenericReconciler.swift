@@ -280,7 +280,7 @@ struct GenericReconciler {
             for old in olds { replace(old, group: group, deployments: &deployments) }
             return
         }
-        let d = deployments.ensure(revertVersion: olds.map(\.jobVersion).max())
+        let d = deployments.ensure(replacing: olds)
         guard d.status == .running else { return }
         var gs = d.groups[name] ?? DeploymentGroupState()
         let mine = state.allocations(ofJob: job.key).filter {

@@ -216,6 +216,21 @@ public struct ServerState: Sendable {
             }
         }
         if !r.plan.stops.isEmpty || !r.plan.preemptions.isEmpty { changes.capacityChanged = true }
+        // A successful deployment marks its version stable; a failed one with
+        // auto_revert registers the version it goes back to anew.
+        if var record = jobs[r.plan.jobKey] {
+            let stabilized = JobHistory.markStable(by: r.plan, in: &record.versions)
+            let reverted = JobHistory.revert(by: r.plan, versions: record.versions, at: r.at)
+            if let reverted {
+                record.versions.append(reverted)
+                if record.versions.count > Self.versionsKept { record.versions.removeFirst(record.versions.count - Self.versionsKept) }
+                changes.events.append(.job(reverted, "JobReverted"))
+            }
+            if stabilized || reverted != nil {
+                record.modifyIndex = index
+                jobs[r.plan.jobKey] = record
+            }
+        }
         upsert(r.evaluation, index: index, changes: &changes)
         for followUp in r.plan.followUpEvaluations { upsert(followUp, index: index, changes: &changes) }
         if let blocked = r.plan.blockedEvaluation {
