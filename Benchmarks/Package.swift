@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Caravan", path: ".."),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
     ],
     targets: [
         .executableTarget(
@@ -29,9 +30,15 @@ let package = Package(
             name: "TransportThroughput",
             dependencies: [.product(name: "Transport", package: "Caravan"), .product(name: "RaftCore", package: "Caravan")]
         ),
+        .target(name: "BenchmarkSupport"),
         .executableTarget(
             name: "ClusterThroughput",
-            dependencies: [.product(name: "API", package: "Caravan"), .product(name: "Model", package: "Caravan"),
+            dependencies: ["BenchmarkSupport", .product(name: "API", package: "Caravan"), .product(name: "Model", package: "Caravan"),
+                           .product(name: "Transport", package: "Caravan")]
+        ),
+        .executableTarget(
+            name: "RegistrationThroughput",
+            dependencies: ["BenchmarkSupport", .product(name: "API", package: "Caravan"), .product(name: "GRPCCore", package: "grpc-swift-2"),
                            .product(name: "Transport", package: "Caravan")]
         ),
         .executableTarget(

@@ -11,6 +11,7 @@
 //   cd Benchmarks && swift build -c release --product ClusterThroughput
 //   .build/release/ClusterThroughput CARAVAND_PATH [JOBS] [SUBMITTERS]
 import API
+import BenchmarkSupport
 import Foundation
 import Model
 import Synchronization
@@ -25,18 +26,6 @@ let caravand = arguments[1]
 let jobCount = arguments.count > 2 ? Int(arguments[2]) ?? 10_000 : 10_000
 let submitters = arguments.count > 3 ? Int(arguments[3]) ?? 32 : 32
 
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 // Baseline: sequential /bin/true with posix_spawn and waitpid (Foundation's
 // Process is far slower here, and no fair measure of what a process costs).
 let baselineRuns = 500
@@ -49,40 +38,14 @@ for _ in 0..<baselineRuns {
     var status: Int32 = 0
     waitpid(pid, &status, 0)
 }
-let baselineRate = Double(baselineRuns) / (ContinuousClock.now - baselineStart).seconds
+let baselineRate = Double(baselineRuns) / (ContinuousClock.now - baselineStart).inSeconds
 
-let directory = NSTemporaryDirectory() + "caravan-bench-\(UUID().uuidString.prefix(8))"
-try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-let ports = (0..<3).map { _ in freePort() }
-let peers = ports.enumerated().map { "s\($0.offset + 1)=127.0.0.1:\($0.element)" }.joined(separator: ",")
-var processes: [Process] = []
-@MainActor func launch(_ args: [String], log: String) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: caravand)
-    p.arguments = args
-    FileManager.default.createFile(atPath: "\(directory)/\(log).log", contents: nil)
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/\(log).log"))
-    p.standardOutput = handle
-    p.standardError = handle
-    try p.run()
-    processes.append(p)
-}
-for (i, port) in ports.enumerated() {
-    try launch(["server", "--name", "s\(i + 1)", "--grpc-port", "\(port)", "--http-port", "0", "--peers", peers,
-                "--data-dir", "\(directory)/s\(i + 1)", "--log-level", "warning"], log: "s\(i + 1)")
-}
-let servers = ports.map { "127.0.0.1:\($0)" }.joined(separator: ",")
-for name in ["c1", "c2"] {
-    try launch(["client", "--node-name", name, "--servers", servers, "--client-data-dir", "\(directory)/\(name)",
-                "--log-level", "warning"], log: name)
-}
-defer {
-    for p in processes { p.terminate() }
-    for p in processes { p.waitUntilExit() }
-    try? FileManager.default.removeItem(atPath: directory)
-}
+let cluster = try LocalCluster(caravand: caravand, servers: 3)
+for i in 0..<3 { try cluster.startServer(i) }
+for name in ["c1", "c2"] { try cluster.startClient(name) }
+defer { cluster.stop() }
 
-let connections = try ports.map { try ClusterConnection(address: PeerAddress(host: "127.0.0.1", port: $0)) }
+let connections = try cluster.serverPorts.map { try ClusterConnection(address: PeerAddress(host: "127.0.0.1", port: $0)) }
 var ready = false
 for _ in 0..<600 where !ready {
     var request = Caravan_Api_V1_ListNodesRequest()
@@ -95,7 +58,8 @@ for _ in 0..<600 where !ready {
     }
 }
 guard ready else {
-    print("the cluster did not come up; logs in \(directory)")
+    print("the cluster did not come up; logs in \(cluster.directory)")
+    cluster.stop(keepLogs: true)
     exit(1)
 }
 
@@ -167,18 +131,14 @@ while ContinuousClock.now < deadline, timeline.state.withLock({ $0.completed.cou
 watcher.cancel()
 let s = timeline.state.withLock { $0 }
 guard let last = s.lastCompletion else {
-    print("no job completed; logs in \(directory)")
+    print("no job completed; logs in \(cluster.directory)")
+    cluster.stop(keepLogs: true)
     exit(1)
 }
-let elapsed = (last - start).seconds
-let latencies = s.running.compactMap { id, at in s.submitted[id].map { (at - $0).seconds * 1000 } }.sorted()
-func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+let elapsed = (last - start).inSeconds
+let latencies = Latencies(s.running.compactMap { id, at in s.submitted[id].map { (at - $0).inMilliseconds } })
 let rate = Double(s.completed.count) / elapsed
-print("ClusterThroughput: \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.seconds)) s)")
+print("ClusterThroughput: \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
 print("  completed:        \(String(format: "%.0f", rate)) jobs/s")
-print("  submit->running:  p50 \(String(format: "%.1f", percentile(0.5))) ms, p99 \(String(format: "%.1f", percentile(0.99))) ms")
+print("  submit->running:  p50 \(String(format: "%.1f", latencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", latencies.percentile(0.99))) ms")
 print("  baseline:         /bin/true posix_spawn'ed sequentially at \(String(format: "%.0f", baselineRate))/s on this machine; the cluster reaches \(String(format: "%.2f", rate / baselineRate))x of it")
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -1,0 +1,93 @@
+// What the cluster benchmarks share: free loopback ports, `caravand`
+// processes with their logs in one directory, and latency percentiles.
+import Foundation
+
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// `caravand` processes started by a benchmark; their logs stay in
+/// `directory` until `stop()` removes it.
+@MainActor
+public final class LocalCluster {
+    public let caravand: String
+    public let directory: String
+    /// The gRPC port of each server, in order s1, s2, s3…
+    public let serverPorts: [Int]
+    public private(set) var processes: [String: Process] = [:]
+
+    public init(caravand: String, servers: Int) throws {
+        self.caravand = caravand
+        directory = NSTemporaryDirectory() + "caravan-bench-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        serverPorts = (0..<servers).map { _ in freePort() }
+    }
+
+    public var peers: String { serverPorts.enumerated().map { "s\($0.offset + 1)=127.0.0.1:\($0.element)" }.joined(separator: ",") }
+    public var serverAddresses: String { serverPorts.map { "127.0.0.1:\($0)" }.joined(separator: ",") }
+
+    /// Starts server `index` (0-based) with a RocksDB data directory (fsync on).
+    public func startServer(_ index: Int) throws {
+        try launch(name: "s\(index + 1)", ["server", "--name", "s\(index + 1)", "--grpc-port", "\(serverPorts[index])",
+                                          "--http-port", "0", "--peers", peers, "--data-dir", "\(directory)/s\(index + 1)",
+                                          "--log-level", "warning"])
+    }
+
+    public func startClient(_ name: String) throws {
+        try launch(name: name, ["client", "--node-name", name, "--servers", serverAddresses,
+                                "--client-data-dir", "\(directory)/\(name)", "--log-level", "warning"])
+    }
+
+    public func launch(name: String, _ arguments: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: caravand)
+        p.arguments = arguments
+        let log = "\(directory)/\(name).log"
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        processes[name] = p
+    }
+
+    /// kill -9, and reap.
+    public func kill9(_ name: String) {
+        guard let p = processes.removeValue(forKey: name) else { return }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
+    public func stop(keepLogs: Bool = false) {
+        for p in processes.values { p.terminate() }
+        for p in processes.values { p.waitUntilExit() }
+        processes = [:]
+        if !keepLogs { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}
+
+/// Latencies in milliseconds, sorted once.
+public struct Latencies: Sendable {
+    public let sorted: [Double]
+    public init(_ milliseconds: [Double]) { sorted = milliseconds.sorted() }
+    public func percentile(_ p: Double) -> Double {
+        sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+}
+
+extension Duration {
+    /// In seconds as a Double (named apart from Model's `seconds`, which benchmarks may import too).
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    public var inMilliseconds: Double { inSeconds * 1000 }
+}
+
+public func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
