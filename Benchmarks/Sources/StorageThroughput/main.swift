@@ -5,7 +5,10 @@
 // baseline: a synced configuration should reach about that many fsyncs per
 // second, so entries per second approach (fsync rate × batch size).
 //
-//   cd Benchmarks && swift run -c release --scratch-path .build-storage StorageThroughput [seconds-per-case] [directory]
+//   cd Benchmarks && swift run -c release StorageThroughput [seconds-per-case] [directory] [entry-sizes]
+//
+// `entry-sizes` (e.g. `100` or `100,4096`, the default) limits the log cases,
+// for profiling one of them.
 import Foundation
 import RaftCore
 import Storage
@@ -13,6 +16,8 @@ import Synchronization
 
 let secondsPerCase = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 1 : 1
 let root = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : NSTemporaryDirectory()
+let entrySizes = CommandLine.arguments.count > 3
+    ? CommandLine.arguments[3].split(separator: ",").compactMap { Int($0) } : [100, 4096]
 let runDirectory = root + "/caravan-storage-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: runDirectory) }
@@ -51,20 +56,51 @@ func rawFsyncRate(bytes: Int) -> Double {
     return Double(count) / seconds(clock.now - start)
 }
 
+/// Sequential write bandwidth in MB/s: 1 MiB writes, one fdatasync per 16 MiB.
+func rawBandwidth() -> Double {
+    let path = runDirectory + "/raw-bandwidth"
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    precondition(fd >= 0, "cannot create \(path)")
+    defer { close(fd); unlink(path) }
+    let buffer = [UInt8](repeating: 0x42, count: 1 << 20)
+    var written = 0
+    let clock = ContinuousClock()
+    let start = clock.now
+    while clock.now - start < duration {
+        for _ in 0..<16 { _ = buffer.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+        fdatasync(fd)
+        written += 16 << 20
+    }
+    return Double(written) / seconds(clock.now - start) / 1e6
+}
+
 let baseline100 = rawFsyncRate(bytes: 100)
 let baseline4K = rawFsyncRate(bytes: 4096)
+let bandwidth = rawBandwidth()
 print("Storage throughput on \(root) (\(secondsPerCase) s per case)")
-print("baseline: raw append+fdatasync \(format(baseline100))/s (100 B), \(format(baseline4K))/s (4 KiB)")
+print("baseline: raw append+fdatasync \(format(baseline100))/s (100 B), \(format(baseline4K))/s (4 KiB); sequential write \(format(bandwidth)) MB/s")
+print("")
+print("The disk's rates drift with other load, so each synced case is preceded by its own baselines:")
+print("raw fsync/s: append of one entry's bytes + fdatasync, just before the case;")
+print("vs fsync×batch: synced entries/s ÷ (raw fsync/s × batch);")
+print("raw batch/s: append of the batch's bytes in one write + fdatasync, just before the case;")
+print("vs raw batch: synced persists/s ÷ raw batch/s (1.0 = the store costs nothing beyond the disk);")
+print("vs bound: synced entries/s ÷ batch / (1/raw fsync/s + batch/unsynced entries/s), i.e. what")
+print("          one fsync plus the batch's measured unsynced write cost allows.")
 print("")
 
 // MARK: Raft log: persist(entries:hardState:) with batches of entries.
 
-print("\(pad("entry", 6)) \(pad("batch", 6)) \(pad("sync", 5)) \(pad("entries/s", 11)) \(pad("persists/s", 11)) \(pad("fsyncs/s", 9)) \(pad("MB/s", 7))  vs fsync×batch")
+print("\(pad("entry", 6)) \(pad("batch", 6)) \(pad("sync", 5)) \(pad("entries/s", 11)) \(pad("persists/s", 11)) \(pad("fsyncs/s", 9)) \(pad("MB/s", 7)) \(pad("raw fsync/s", 12)) \(pad("vs fsync×batch", 15)) \(pad("raw batch/s", 12)) \(pad("vs raw batch", 13)) \(pad("vs bound", 9))")
+var unsyncedRate: Double = 0
 var caseNumber = 0
-for size in [100, 4096] {
+for size in entrySizes {
     for batch in [1, 64, 1024] {
-        for sync in [true, false] {
+        // Unsynced first: its cost per entry gives the synced case its bound.
+        for sync in [false, true] {
             caseNumber += 1
+            let rawFsync = sync ? rawFsyncRate(bytes: size) : 0
+            let rawBatch = sync ? rawFsyncRate(bytes: size * batch) : 0
             let store = try RocksDBStore(path: runDirectory + "/log-\(caseNumber)", options: .init(syncWrites: sync))
             let payload = [UInt8](repeating: 0x61, count: size)
             var last: UInt64 = 0
@@ -83,9 +119,10 @@ for size in [100, 4096] {
             let persists = Double(after.writes - before.writes) / elapsed
             let fsyncs = Double(after.syncs - before.syncs) / elapsed
             let megabytes = Double(last) * Double(size) / elapsed / 1e6
-            let ceiling = (size == 100 ? baseline100 : baseline4K) * Double(batch)
-            let ratio = sync ? String(format: "%.0f%%", 100 * entriesPerSecond / ceiling) : "-"
-            print("\(pad(size == 100 ? "100 B" : "4 KiB", 6)) \(pad(String(batch), 6)) \(pad(sync ? "yes" : "no", 5)) \(pad(format(entriesPerSecond), 11)) \(pad(format(persists), 11)) \(pad(format(fsyncs), 9)) \(pad(format(megabytes), 7))  \(pad(ratio, 6))")
+            if !sync { unsyncedRate = entriesPerSecond }
+            let bound = Double(batch) / (1 / rawFsync + Double(batch) / unsyncedRate)
+            func percent(_ value: Double) -> String { sync ? String(format: "%.0f%%", 100 * value) : "-" }
+            print("\(pad(size == 100 ? "100 B" : "4 KiB", 6)) \(pad(String(batch), 6)) \(pad(sync ? "yes" : "no", 5)) \(pad(format(entriesPerSecond), 11)) \(pad(format(persists), 11)) \(pad(format(fsyncs), 9)) \(pad(format(megabytes), 7)) \(pad(sync ? format(rawFsync) : "-", 12)) \(pad(percent(entriesPerSecond / (rawFsync * Double(batch))), 15)) \(pad(sync ? format(rawBatch) : "-", 12)) \(pad(percent(persists / rawBatch), 13)) \(pad(percent(entriesPerSecond / bound), 9))")
         }
     }
 }
@@ -136,4 +173,4 @@ for writers in [1, 8, 64] {
 
 // The disk's fsync rate drifts with other load; measure it again to bracket the run.
 print("")
-print("baseline again at the end: raw append+fdatasync \(format(rawFsyncRate(bytes: 100)))/s (100 B), \(format(rawFsyncRate(bytes: 4096)))/s (4 KiB)")
+print("baseline again at the end: raw append+fdatasync \(format(rawFsyncRate(bytes: 100)))/s (100 B), \(format(rawFsyncRate(bytes: 4096)))/s (4 KiB); sequential write \(format(rawBandwidth())) MB/s")
