@@ -311,7 +311,11 @@ final class PlanContext {
         order.shuffle(using: &rng)
     }
 
-    private func candidateLimit(_ info: GroupPlacementInfo) -> Int {
+    /// Feasible candidates ranked per placement: every node when the group
+    /// has affinities or spreads (their scores need the whole pool); for
+    /// batch jobs `batchCandidates` (power of two choices); for the others
+    /// `serviceCandidates`, or by default ceil(log2(node count)), at least 2.
+    func candidateLimit(_ info: GroupPlacementInfo) -> Int {
         let n = state.nodes.count
         if !info.affinities.isEmpty || !info.spreads.isEmpty { return n }
         switch job.type {
@@ -339,7 +343,15 @@ final class PlanContext {
         return u
     }
 
-    /// Picks the best node among sampled feasible candidates, or nil.
+    /// Feasible nodes ranked so far, over all placements of this plan (the
+    /// sample sizes of ``candidateLimit(_:)``, made observable).
+    private(set) var candidatesRanked = 0
+
+    /// Picks the best node among sampled feasible candidates, or nil: walks
+    /// the nodes in a seeded order (where the last placement stopped),
+    /// skipping infeasible ones, and ranks the first ``candidateLimit(_:)``
+    /// feasible ones; with none found by then, walks on until one is, so a
+    /// placement fails only when no node in the pool fits.
     private func select(info: GroupPlacementInfo, avoid: Int?, explanation: inout PlacementExplanation) -> Int? {
         let n = state.nodes.count
         guard n > 0 else { return nil }
@@ -350,6 +362,7 @@ final class PlanContext {
         func consider(_ i: Int) {
             guard check(node: i, info: info, explanation: &explanation) else { return }
             found += 1
+            candidatesRanked += 1
             let s = score(i, info: info, avoid: avoid)
             if best == nil || s > best!.score { best = (i, s) }
         }
