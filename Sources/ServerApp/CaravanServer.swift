@@ -82,8 +82,10 @@ struct ServerCommand: AsyncParsableCommand {
     var join: [String] = []
     @Option(help: "Where to keep the Raft log and snapshots (RocksDB); without it, state is in memory only.")
     var dataDir: String?
-    @Option(help: "Snapshot the state and compact the log after this many applied entries.")
+    @Option(help: "Snapshot the state and compact the log after this many applied entries…")
     var snapshotEvery: UInt64 = 10_000
+    @Option(help: "…or this many MiB of them; never before the log has grown as large as the last snapshot.")
+    var snapshotMib = 64
     @Option(help: "The shortest heartbeat TTL client nodes get, in milliseconds; a node silent longer is marked down.")
     var heartbeatTtlMs = 10_000
 
@@ -92,6 +94,8 @@ struct ServerCommand: AsyncParsableCommand {
         guard snapshotEvery > 0 else { throw ValidationError("--snapshot-every must be greater than 0") }
         var configuration = ServerConfiguration(name: name)
         configuration.snapshotEvery = snapshotEvery
+        guard snapshotMib > 0 else { throw ValidationError("--snapshot-mib must be greater than 0") }
+        configuration.snapshotBytes = snapshotMib << 20
         guard heartbeatTtlMs > 0 else { throw ValidationError("--heartbeat-ttl-ms must be greater than 0") }
         configuration.heartbeatTTL = .milliseconds(heartbeatTtlMs)
         configuration.region = common.region

@@ -49,7 +49,7 @@ final class LocalNetwork: Sendable {
 
 @Suite struct RaftDriverTests {
     /// Starts three drivers ticking every 5 ms; returns them with their tick tasks.
-    static func cluster(snapshotEvery: UInt64 = 10_000) throws -> (LocalNetwork, [NodeID: RaftDriver<Counter>], [Task<Void, Never>]) {
+    static func cluster(snapshotEvery: UInt64 = 10_000, snapshotBytes: Int = 64 << 20) throws -> (LocalNetwork, [NodeID: RaftDriver<Counter>], [Task<Void, Never>]) {
         let network = LocalNetwork()
         var drivers: [NodeID: RaftDriver<Counter>] = [:]
         for id: NodeID in [1, 2, 3] {
@@ -59,7 +59,8 @@ final class LocalNetwork: Sendable {
             try persistence.bootstrapIfPristine(voters: [1, 2, 3])
             drivers[id] = try RaftDriver(
                 config: config, persistence: persistence,
-                sender: LocalNetwork.Sender(network: network), stateMachine: Counter(), snapshotEvery: snapshotEvery
+                sender: LocalNetwork.Sender(network: network), stateMachine: Counter(), snapshotEvery: snapshotEvery,
+                snapshotBytes: snapshotBytes
             )
         }
         network.drivers.withLock { $0 = drivers }
@@ -148,6 +149,26 @@ final class LocalNetwork: Sendable {
         var last: UInt64?
         for _ in 0..<50 { last = try await drivers[leader]!.propose([2]) }
         #expect(last == 100)
-        #expect(await drivers[leader]!.status.snapshotIndex >= 48)
+        // Snapshots are encoded off the loop: the one due at 48 lands shortly after.
+        #expect(await Self.snapshotIndex(of: drivers[leader]!, reaches: 48))
+    }
+
+    @Test func aSnapshotIsAlsoTakenAfterEnoughBytesOfEntries() async throws {
+        let (_, drivers, ticks) = try Self.cluster(snapshotEvery: 1_000_000, snapshotBytes: 64)
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        // 8-byte entries: 64 bytes after the 8th; the counter's snapshot is 8 bytes.
+        for _ in 0..<20 { _ = try await drivers[leader]!.propose([1, 0, 0, 0, 0, 0, 0, 0]) }
+        #expect(await Self.snapshotIndex(of: drivers[leader]!, reaches: 8))
+    }
+
+    /// Waits (up to 10 s) for the driver's snapshot index to reach `index`.
+    static func snapshotIndex(of driver: RaftDriver<Counter>, reaches index: UInt64) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if await driver.status.snapshotIndex >= index { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return false
     }
 }

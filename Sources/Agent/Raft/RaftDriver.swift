@@ -39,6 +39,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     private let sender: any RaftMessageSender
     private let stateMachine: StateMachine
     private let snapshotEvery: UInt64
+    private let snapshotBytes: Int
 
     private var proposalWaiters: [UInt64: (term: UInt64, continuation: CheckedContinuation<Output?, any Error>)] = [:]
     private var readWaiters: [[UInt8]: CheckedContinuation<Void, any Error>] = [:]
@@ -50,16 +51,24 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     private var lastSnapshotIndex: UInt64 = 0
     /// A snapshot being encoded off the loop (at most one at a time).
     private var snapshotInFlight = false
+    /// Bytes of entries applied since the latest snapshot, and that snapshot's size.
+    private var bytesSinceSnapshot = 0
+    private var lastSnapshotSize = 0
 
     private var lastLeadership: Leadership
     /// Counts changes of ``Leadership``.
     private var leadershipVersion = 0
     private var leadershipWaiters: [CheckedContinuation<Void, Never>] = []
 
-    /// - Parameter snapshotEvery: take a snapshot and compact after this many applied entries.
+    /// - Parameters:
+    ///   - snapshotEvery: take a snapshot and compact after this many applied entries…
+    ///   - snapshotBytes: …or after this many bytes of them, whichever comes first;
+    ///     but never before the log since the last snapshot has grown as large as
+    ///     that snapshot, so that writing snapshots costs at most about one byte
+    ///     per byte logged however large the state grows.
     public init(
         config: RaftConfig, persistence: any RaftPersistence, sender: any RaftMessageSender,
-        stateMachine: StateMachine, snapshotEvery: UInt64 = 10_000
+        stateMachine: StateMachine, snapshotEvery: UInt64 = 10_000, snapshotBytes: Int = 64 << 20
     ) throws {
         let snapshot = try persistence.snapshot()
         if !snapshot.isEmpty { try stateMachine.restore(snapshot.data) }
@@ -70,6 +79,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         self.sender = sender
         self.stateMachine = stateMachine
         self.snapshotEvery = snapshotEvery
+        self.snapshotBytes = snapshotBytes
+        lastSnapshotSize = snapshot.data.count
         lastSnapshotIndex = snapshot.metadata.index
         lastLeadership = Leadership(role: raft.role, leader: raft.leader, term: raft.term)
     }
@@ -220,6 +231,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
                     return
                 }
                 lastSnapshotIndex = snapshot.metadata.index
+                lastSnapshotSize = snapshot.data.count
+                bytesSinceSnapshot = 0
                 settleProposals(coveredBy: snapshot.metadata.index)
             }
             for entry in ready.committedEntries { apply(entry) }
@@ -258,6 +271,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
 
     private func apply(_ entry: Entry) {
         let waiter = proposalWaiters.removeValue(forKey: entry.index)
+        bytesSinceSnapshot += entry.data.count
         var output: Output?
         if entry.kind == .normal && !entry.data.isEmpty {
             output = stateMachine.apply(entry)
@@ -295,14 +309,17 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         }
     }
 
-    /// Every `snapshotEvery` applied entries: captures the state here, encodes
-    /// it on another thread while the loop goes on, then writes it and
-    /// compacts the log through its index (``finishSnapshot``).
+    /// Every `snapshotEvery` applied entries or `snapshotBytes` of them (see
+    /// `init`): captures the state here, encodes it on another thread while the
+    /// loop goes on, then writes it and compacts the log through its index
+    /// (``finishSnapshot``).
     private func maybeSnapshot() {
         let applied = raft.appliedIndex
-        guard !snapshotInFlight, applied >= lastSnapshotIndex + snapshotEvery,
+        let due = applied >= lastSnapshotIndex + snapshotEvery || bytesSinceSnapshot >= snapshotBytes
+        guard !snapshotInFlight, due, bytesSinceSnapshot >= lastSnapshotSize,
               let conf = raft.confState(atIndex: applied) else { return }
         snapshotInFlight = true
+        bytesSinceSnapshot = 0
         let encode = stateMachine.snapshot()
         Task.detached(priority: .utility) {
             let data = encode()
@@ -318,6 +335,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
             try persistence.createSnapshot(index: index, confState: confState, data: data)
             try persistence.compact(through: index)
             lastSnapshotIndex = index
+            lastSnapshotSize = data.count
         } catch {
             fail(.storageFailed("snapshot at \(index) failed: \(error)"))
         }

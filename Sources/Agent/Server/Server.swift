@@ -101,7 +101,8 @@ public final class Server: Sendable {
         raftConfig.heartbeatTick = 1
         let driver = try RaftDriver(
             config: raftConfig, persistence: persistence, sender: PeerSender(transport: transport),
-            stateMachine: stateMachine, snapshotEvery: configuration.snapshotEvery)
+            stateMachine: stateMachine, snapshotEvery: configuration.snapshotEvery,
+            snapshotBytes: configuration.snapshotBytes)
         self.driver = driver
         plane = ControlPlane(driver: driver, stateMachine: stateMachine)
 

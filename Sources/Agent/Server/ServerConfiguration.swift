@@ -27,8 +27,11 @@ public struct ServerConfiguration: Sendable {
     public var tickInterval: Duration = .milliseconds(50)
     /// Scheduler workers on the leader.
     public var schedulerWorkers = 2
-    /// Snapshot and compact the log after this many applied entries.
+    /// Snapshot and compact the log after this many applied entries, or
+    /// `snapshotBytes` of them; never before the log since the last snapshot
+    /// is as large as that snapshot (see ``RaftDriver``).
     public var snapshotEvery: UInt64 = 10_000
+    public var snapshotBytes = 64 << 20
     /// The largest job specification accepted, in bytes.
     public var maxSpecBytes = 1 << 20
     /// The shortest heartbeat TTL given to client nodes (it grows with their
