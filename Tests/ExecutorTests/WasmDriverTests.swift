@@ -78,6 +78,34 @@ enum WasmModules {
             (loop (br 0))))
         """
 
+    /// Writes "ready", sleeps `nanoseconds` (poll_oneoff on one relative clock,
+    /// userdata 42), then exits 0 when the one event came back for it, else 1.
+    static func readyThenSleep(nanoseconds: UInt64) -> String {
+        """
+        (module
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "ready\\0a")
+          (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 6))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            ;; subscription at 64: userdata 42, tag clock, id monotonic, timeout, relative
+            (i64.store (i32.const 64) (i64.const 42))
+            (i32.store8 (i32.const 72) (i32.const 0))
+            (i32.store (i32.const 80) (i32.const 1))
+            (i64.store (i32.const 88) (i64.const \(nanoseconds)))
+            (i64.store (i32.const 96) (i64.const 0))
+            (i32.store16 (i32.const 104) (i32.const 0))
+            (if (call $poll (i32.const 64) (i32.const 128) (i32.const 1) (i32.const 160)) (then (call $proc_exit (i32.const 2))))
+            (if (i32.and (i32.eq (i32.load (i32.const 160)) (i32.const 1)) (i64.eq (i64.load (i32.const 128)) (i64.const 42)))
+              (then (call $proc_exit (i32.const 0))))
+            (call $proc_exit (i32.const 1))))
+        """
+    }
+
     /// A guest doing `body` in `_start` with file system calls at hand. Strings
     /// in memory: "new.txt" at 100, "sub" at 120, "in.txt" at 140, "newdir" at
     /// 160; scratch from 200. `(call $check ERRNO STEP)` exits with 100 + STEP
@@ -237,6 +265,27 @@ struct WasmDriverTests {
         #expect(timedResult.timedOut)
         try await driver.destroy(spinning)
         try await driver.destroy(timed)
+    }
+
+    @Test("stop ends a guest asleep in poll_oneoff; a short sleep still wakes with its event")
+    func stopSleepingGuest() async throws {
+        let directory = try makeTaskDirectory()
+        let asleep = try await driver.start(wasmTask(try WasmModules.module(WasmModules.readyThenSleep(nanoseconds: 3_600_000_000_000), in: directory)), in: directory)
+        #expect(await eventually { asleep.stdout.readText() == "ready\n" })
+        let stopped = ResultLatch<Void>()
+        Task { [driver] in
+            try? await driver.stop(asleep)
+            stopped.resolve(())
+        }
+        try #require(await stopped.value(timeout: .seconds(60)) != nil, "stop did not return for a sleeping guest")
+        #expect(try await driver.wait(asleep).signal == .terminate)
+        try await driver.destroy(asleep)
+
+        var spec = wasmTask(try WasmModules.module(WasmModules.readyThenSleep(nanoseconds: 1_000_000), in: directory, name: "short.wasm"))
+        spec.name = "short"
+        let short = try await driver.start(spec, in: directory)
+        #expect(try await driver.wait(short).exitCode == 0)
+        try await driver.destroy(short)
     }
 
     @Test("a guest given fuel still runs out of it, reported as such")

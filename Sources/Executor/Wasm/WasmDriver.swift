@@ -21,8 +21,9 @@ import Musl
 ///   the task's memory limit bounds linear memory (growth beyond it fails).
 /// - A signal, the timeout and ``stop(_:)`` end the guest at its next WASI call
 ///   or, for one that makes none, at its next fuel charge (fuel is always
-///   metered; see `WasmControl`). A guest blocked inside a WASI call (a long
-///   `poll_oneoff` sleep) ends when the call returns.
+///   metered; see `WasmControl`), or in its sleep (a `poll_oneoff` on one
+///   relative clock). A guest blocked in another WASI call ends when the call
+///   returns.
 /// - The guest runs inside the agent, so it does not survive an agent restart:
 ///   ``recover(_:)`` reports ``TaskDriverError/notRecoverable(taskID:reason:)``
 ///   and the agent starts the task again.
@@ -205,6 +206,18 @@ final class WasmControl: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Signalled on cancellation: ends a ``sleep(for:)``.
+    private let wakeUp = DispatchSemaphore(value: 0)
+
+    /// Blocks the guest's thread for `duration`, or until the guest is
+    /// cancelled; `false` when cancelled.
+    func sleep(for duration: Duration) -> Bool {
+        guard cancellation == nil else { return false }
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = min(Int64(Int32.max), seconds) * 1_000_000_000 + attoseconds / 1_000_000_000
+        _ = wakeUp.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
+        return cancellation == nil
+    }
 
     /// Ends the guest for `reason` (the first reason given wins).
     func cancel(reason: Reason) {
@@ -214,6 +227,7 @@ final class WasmControl: Sendable {
             return true
         }
         guard first else { return }
+        wakeUp.signal()
         Task.detached { [self] in
             while interrupt() {
                 try? await Task.sleep(for: .milliseconds(5))

@@ -43,6 +43,9 @@ enum WasmRunner {
                             guard case .memory(let memory) = caller.instance?.export("memory") else {
                                 throw TaskDriverError.invalidModule("guest", reason: "it exports no \"memory\"")
                             }
+                            if name == "poll_oneoff", let results = try Self.sleep(values, in: memory, control: control) {
+                                return results
+                            }
                             let results = try implementation(memory, values)
                             if case .i32(0)? = results.first {
                                 readOnly.record(name, values) { Self.readDescriptor(at: ReadOnlyDescriptors.i32(values, 8), in: memory) }
@@ -75,6 +78,47 @@ enum WasmRunner {
             }
             return TaskResult(exitCode: 134, message: "trap: \(text)")
         }
+    }
+
+    /// `poll_oneoff` on one relative clock subscription (how wasi-libc sleeps),
+    /// waited for in a way a stop interrupts; `nil` for any other poll, which
+    /// WASI itself answers.
+    ///
+    /// (in, out, nsubscriptions, nevents) with a subscription of 48 bytes:
+    /// userdata u64 at 0, tag u8 at 8 (0: clock), clock id u32 at 16, timeout
+    /// u64 at 24, precision u64 at 32, flags u16 at 40 (1: absolute); and an
+    /// event of 32: userdata u64 at 0, error u16 at 8, type u8 at 10.
+    static func sleep(_ values: [Value], in memory: Memory, control: WasmControl) throws -> [Value]? {
+        guard let input = ReadOnlyDescriptors.i32(values, 0), let output = ReadOnlyDescriptors.i32(values, 1),
+            ReadOnlyDescriptors.i32(values, 2) == 1, let eventCount = ReadOnlyDescriptors.i32(values, 3)
+        else { return nil }
+        let subscription: (userdata: UInt64, tag: UInt8, timeout: UInt64, flags: UInt16)? =
+            memory.withUnsafeMutableBufferPointer(offset: UInt(input), count: 48) { bytes in
+                guard bytes.count == 48 else { return nil }
+                return (
+                    UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)), bytes[8],
+                    UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)),
+                    UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 40, as: UInt16.self))
+                )
+            }
+        guard let subscription, subscription.tag == 0, subscription.flags & 1 == 0 else { return nil }
+        let seconds = Int64(subscription.timeout / 1_000_000_000)
+        let nanoseconds = Int64(subscription.timeout % 1_000_000_000)
+        if !control.sleep(for: .seconds(seconds) + .nanoseconds(nanoseconds)), let reason = control.cancellation {
+            throw WasmCancelled(reason: reason)
+        }
+        let written: Bool = memory.withUnsafeMutableBufferPointer(offset: UInt(output), count: 32) { bytes in
+            guard bytes.count == 32 else { return false }
+            bytes.initializeMemory(as: UInt8.self, repeating: 0)
+            bytes.storeBytes(of: subscription.userdata.littleEndian, toByteOffset: 0, as: UInt64.self)
+            return true
+        }
+        let counted: Bool = memory.withUnsafeMutableBufferPointer(offset: UInt(eventCount), count: 4) { bytes in
+            guard bytes.count == 4 else { return false }
+            bytes.storeBytes(of: UInt32(1).littleEndian, toByteOffset: 0, as: UInt32.self)
+            return true
+        }
+        return [.i32(written && counted ? 0 : 21)]  // 21: EFAULT
     }
 
     /// The descriptor `path_open` stored at `pointer` in guest memory.
