@@ -82,6 +82,7 @@ final class PeerConnection: Sendable {
                 transportSecurity: security.clientSecurity,
                 config: .defaults { config in
                     config.http2.authority = security.clientAuthority
+                    config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
                     config.backoff = .init(
                         initial: configuration.backoff.initial, max: configuration.backoff.maximum,
                         multiplier: configuration.backoff.multiplier, jitter: configuration.backoff.jitter

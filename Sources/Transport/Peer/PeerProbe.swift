@@ -30,7 +30,10 @@ public enum PeerProbe {
         let transport = try HTTP2ClientTransport.Posix(
             target: .dns(host: address.host, port: address.port),
             transportSecurity: security.clientSecurity,
-            config: .defaults { $0.http2.authority = security.clientAuthority }
+            config: .defaults { config in
+                config.http2.authority = security.clientAuthority
+                config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
+            }
         )
         return try await withGRPCClient(transport: transport) { client in
             try await body(Connection(raft: Caravan_Raft_V1_RaftTransport.Client(wrapping: client), timeout: timeout))

@@ -1,7 +1,8 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
-/// A gRPC server on one address, secured by a ``TransportSecurityConfiguration``,
+/// A gRPC server on one address, secured by a ``TransportSecurityConfiguration``
+/// (with TLS: version 1.3 only, see ``TLSVersionGate``),
 /// serving the services it is given (the Raft service now; the API and node
 /// services later, on the same port).
 public final class ServerEndpoint: Sendable {
@@ -23,6 +24,7 @@ public final class ServerEndpoint: Sendable {
             transportSecurity: security.serverSecurity,
             config: .defaults { config in
                 config.rpc.maxRequestPayloadSize = maxMessageBytes
+                config.channelDebuggingCallbacks.onAcceptTCPConnection = security.acceptedConnectionInitializer
             }
         )
         server = GRPCServer(transport: transport, services: services)

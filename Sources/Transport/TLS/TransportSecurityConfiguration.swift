@@ -1,5 +1,6 @@
 import Foundation
 import GRPCNIOTransportHTTP2
+import NIOCore
 import NIOSSL
 import X509
 
@@ -127,7 +128,8 @@ public struct TransportSecurityConfiguration: Sendable {
     /// presents a client or CLI certificate fails the handshake.
     public var serverName: String { PeerRole.server.dnsName(region: region) }
 
-    /// Security for a listening port: with TLS, a client certificate signed by
+    /// Security for a listening port: with TLS (1.3 only, with
+    /// ``acceptedConnectionInitializer`` installed), a client certificate signed by
     /// the CA is required (no certificate, another CA's, or an expired one is
     /// refused during the handshake). Roles are checked per call by
     /// ``PeerAuthorizer``.
@@ -154,6 +156,21 @@ public struct TransportSecurityConfiguration: Sendable {
             config.trustRoots = .certificates([.bytes(material.caPEM, format: .pem)])
             config.serverCertificateVerification = .fullVerification
         }
+    }
+
+    /// With TLS, installs the TLS 1.3 requirement (``TLSVersionGate``) on each
+    /// connection a server accepts: set it as the server transport's
+    /// `channelDebuggingCallbacks.onAcceptTCPConnection`. Nil for plaintext.
+    public var acceptedConnectionInitializer: (@Sendable (any Channel) -> EventLoopFuture<Void>)? {
+        guard isTLS else { return nil }
+        return { @Sendable channel in TLSVersionGate.install(on: channel) }
+    }
+
+    /// The same for each connection a client dials: set it as the client
+    /// transport's `channelDebuggingCallbacks.onCreateTCPConnection`.
+    public var dialedConnectionInitializer: (@Sendable (any Channel) -> EventLoopFuture<Void>)? {
+        guard isTLS else { return nil }
+        return { @Sendable channel in TLSVersionGate.install(on: channel) }
     }
 
     /// The `:authority` (and TLS server name) a client uses to dial a server.

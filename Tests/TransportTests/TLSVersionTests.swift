@@ -1,0 +1,89 @@
+import Foundation
+import GRPCCore
+import RaftCore
+import Testing
+import Transport
+
+/// Caravan's ports speak TLS 1.3 only. gRPC's transport sets a minimum of 1.2
+/// with no setting to raise it; `TLSVersionGate` ends connections that
+/// negotiated less. The TLS 1.2 peer here is `openssl s_client`, the only
+/// client at hand that can be held to 1.2.
+@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: OpenSSLClient.path), "needs \(OpenSSLClient.path)"))
+struct TLSVersionTests {
+    @Test(.timeLimit(.minutes(1)))
+    func aTLS12OnlyClientIsCutOffAfterItsHandshakeAndATLS13OneIsServed() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        try await withRaftServer(security: try pki.security(pki.server)) { port, inbox in
+            // TLS 1.2, with a valid server certificate: the handshake completes
+            // (so the refusal is not about the certificate), then the server
+            // closes without answering the HTTP/2 preface.
+            let old = try OpenSSLClient.run(version: "-tls1_2", port: port, files: pki.server2)
+            #expect(old.stderr.contains("Protocol version: TLSv1.2"), "\(old.stderr)")
+            #expect(old.stdout.isEmpty, "the server answered a TLS 1.2 connection with \(old.stdout.count) bytes")
+
+            // TLS 1.3, same certificate: the server answers the preface with its SETTINGS frame.
+            let current = try OpenSSLClient.run(version: "-tls1_3", port: port, files: pki.server2)
+            #expect(current.stderr.contains("Protocol version: TLSv1.3"), "\(current.stderr)")
+            #expect(current.stdout.count >= 9 && current.stdout[3] == 0x04, "no HTTP/2 SETTINGS frame: \(Array(current.stdout.prefix(16)))")
+            #expect(inbox.messages.isEmpty)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func ourOwnPeersNegotiateTLS13() async throws {
+        // Every mTLS call between our peers passes the gate, which admits 1.3 only.
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        try await withRaftServer(security: try pki.security(pki.server)) { port, inbox in
+            let ack = try await PeerProbe.send(
+                [Message(type: .heartbeat, from: 2, to: 1)], to: PeerAddress(host: "127.0.0.1", port: port),
+                security: try pki.security(pki.server2), localID: 2
+            )
+            #expect(ack.messages == 1)
+            #expect(inbox.messages == [Message(type: .heartbeat, from: 2, to: 1)])
+        }
+    }
+}
+
+/// `openssl s_client` as a TLS probe: it sends the HTTP/2 client preface and
+/// an empty SETTINGS frame and returns what the server sent back.
+enum OpenSSLClient {
+    static let path = "/usr/bin/openssl"
+
+    struct Result {
+        var stdout: Data
+        var stderr: String
+    }
+
+    /// Connects with `version` (`-tls1_2`, `-tls1_3`) presenting `files`;
+    /// reads the server's first frame header, or to the end if the server
+    /// closes first, then ends its input (which ends the client).
+    static func run(version: String, port: Int, files: TLSFiles) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = [
+            "s_client", "-connect", "127.0.0.1:\(port)", version, "-brief", "-alpn", "h2",
+            "-servername", "server.global.caravan", "-CAfile", files.caPath,
+            "-cert", files.certificatePath, "-key", files.keyPath,
+        ]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let preface = Data("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + Data([0, 0, 0, 4, 0, 0, 0, 0, 0])
+        try input.fileHandleForWriting.write(contentsOf: preface)
+        var received = Data()
+        while received.count < 9 {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            received.append(chunk)
+        }
+        try input.fileHandleForWriting.close()
+        received.append(output.fileHandleForReading.readDataToEndOfFile())
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return Result(stdout: received, stderr: stderr)
+    }
+}
