@@ -31,6 +31,47 @@ struct TLSVersionTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func ourClientRefusesATLS12OnlyServer() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        // A server that holds to TLS 1.2, with a valid server certificate and
+        // asking for ours: only the version is wrong.
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: OpenSSLClient.path)
+        server.arguments = [
+            "s_server", "-accept", "0", "-tls1_2", "-alpn", "h2", "-naccept", "1",
+            "-cert", pki.server2.certificatePath, "-key", pki.server2.keyPath,
+            "-CAfile", pki.caPath, "-Verify", "1",
+        ]
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = Pipe()
+        server.standardInput = Pipe()
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        var text = ""
+        // s_server prints "ACCEPT [::]:<port>" once it listens.
+        while !(text.contains("ACCEPT") && text.hasSuffix("\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let port = try #require(text.split(separator: "\n").first { $0.hasPrefix("ACCEPT") }?.split(separator: ":").last.flatMap { Int($0) }, "\(text)")
+        let error = await #expect(throws: RPCError.self) {
+            try await PeerProbe.send(
+                [Message(type: .heartbeat, from: 1, to: 2)], to: PeerAddress(host: "127.0.0.1", port: port),
+                security: try pki.security(pki.server), localID: 1
+            )
+        }
+        let chain = error.map(failureChain) ?? ""
+        #expect(error?.code == .unavailable, "\(chain)")
+        #expect(chain.contains("the connection negotiated tlsv12; TLS 1.3 is required"), "\(chain)")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func ourOwnPeersNegotiateTLS13() async throws {
         // Every mTLS call between our peers passes the gate, which admits 1.3 only.
         let pki = try TestPKI()
