@@ -189,16 +189,17 @@ public final class ExecDriver: TaskDriver {
 
     public func stats(_ handle: TaskHandle) async throws(TaskDriverError) -> TaskStats {
         let running = try task(for: handle)
-        if let cgroup = running.state.cgroup, let memory = cgroup.memory, let cpu = cgroup.cpuTime {
-            return TaskStats(cpuTime: cpu, memoryBytes: memory.current, peakMemoryBytes: memory.peak)
-        }
         let members = ProcStat.members(ofSession: running.state.pid)
+        let resident = members.reduce(0) { $0 + $1.residentPages } * ProcStat.pageSize
+        if let cgroup = running.state.cgroup, let memory = cgroup.memory, let cpu = cgroup.cpuTime {
+            // v1 charges a page to the cgroup of the process that first touched it:
+            // what the supervisor touched before it joined is not in the cgroup's
+            // figure, and the cgroup's figure holds page cache the processes' RSS
+            // does not. Each undercounts; the larger is nearer the truth.
+            return TaskStats(cpuTime: cpu, memoryBytes: max(memory.current, resident), peakMemoryBytes: memory.peak)
+        }
         let ticks = members.reduce(0) { $0 + $1.cpuTicks }
-        let pages = members.reduce(0) { $0 + $1.residentPages }
-        return TaskStats(
-            cpuTime: .milliseconds(Int64(ticks) * 1000 / Int64(ProcStat.ticksPerSecond)),
-            memoryBytes: pages * ProcStat.pageSize
-        )
+        return TaskStats(cpuTime: .milliseconds(Int64(ticks) * 1000 / Int64(ProcStat.ticksPerSecond)), memoryBytes: resident)
     }
 
     public func recover(_ handle: TaskHandle) async throws(TaskDriverError) {
