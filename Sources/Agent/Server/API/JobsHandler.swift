@@ -127,6 +127,10 @@ struct JobsHandler: Caravan_Api_V1_Jobs.SimpleServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "spec_json is \(data.count) bytes; the largest accepted is \(maxSpecBytes)")
         }
         guard !data.isEmpty else { throw RPCError(code: .invalidArgument, message: "spec_json is empty: send the job specification as JSON") }
+        // The fast path: JSON as the CLI and API clients send it. Anything it
+        // refuses takes the general reader (YAML, a superset of JSON), whose
+        // messages say what is wrong.
+        if let tree = try? SpecValue(json: data), let spec = try? JobSpec.parse(document: tree) { return spec }
         guard let text = String(data: data, encoding: .utf8) else {
             throw RPCError(code: .invalidArgument, message: "spec_json is not UTF-8 text")
         }
