@@ -22,7 +22,7 @@ final class GroupCommitter: @unchecked Sendable {
     // Safety: every stored property below `condition` is read and written
     // only while `condition` is locked.
     private let condition = ConditionLock()
-    private var queue: [WriteSet] = []
+    private var queue: [(writes: WriteSet, mustSync: Bool)] = []
     private var nextTicket: UInt64 = 1
     private var durableThrough: UInt64 = 0
     private var writing = false
@@ -60,13 +60,18 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Writes `writes` atomically; returns once they are durable (or written,
     /// without sync). Blocks the calling thread.
-    func commit(_ writes: WriteSet) throws(StorageError) {
+    ///
+    /// - Parameter mustSync: false for a write that may be lost in a crash
+    ///   (a Raft commit index: the leader tells it again). It is written in
+    ///   order, and made durable by the next synced write; a group syncs when
+    ///   any of its writes must.
+    func commit(_ writes: WriteSet, mustSync: Bool = true) throws(StorageError) {
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw failure }
         let ticket = nextTicket
         nextTicket += 1
-        queue.append(writes)
+        queue.append((writes, mustSync))
         while true {
             if ticket <= durableThrough { return }
             if let failure { throw failure }
@@ -82,12 +87,13 @@ final class GroupCommitter: @unchecked Sendable {
             condition.unlock()
             var merged = WriteSet()
             if group.count == 1 {
-                merged = group[0]
+                merged = group[0].writes
             } else {
-                merged = WriteSet(capacity: group.reduce(0) { $0 + $1.byteCount })
-                for set in group { merged.append(contentsOf: set) }
+                merged = WriteSet(capacity: group.reduce(0) { $0 + $1.writes.byteCount })
+                for member in group { merged.append(contentsOf: member.writes) }
             }
-            let error = perform(merged, sync)
+            let syncs = sync && group.contains(where: \.mustSync)
+            let error = perform(merged, syncs)
             condition.lock()
             writing = false
             if let error {
@@ -96,7 +102,7 @@ final class GroupCommitter: @unchecked Sendable {
                 durableThrough = last
                 statistics.writes += UInt64(group.count)
                 statistics.groups += 1
-                if sync { statistics.syncs += 1 }
+                if syncs { statistics.syncs += 1 }
             }
             condition.broadcast()
         }

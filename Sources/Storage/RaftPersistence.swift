@@ -22,7 +22,8 @@ public protocol HardStateStore: AnyObject {
     /// The hard state as last persisted.
     var hardState: HardState { get }
 
-    /// Replaces the hard state durably.
+    /// Replaces the hard state durably (a change of the commit index alone
+    /// without sync, as ``RaftPersistence/persist(entries:hardState:snapshot:)`` says).
     func setHardState(_ state: HardState) throws(StorageError)
 }
 
@@ -46,7 +47,9 @@ public protocol RaftPersistence: RaftLogStore, HardStateStore, SnapshotStore {
     /// `snapshot` (replacing the log; ignored when empty), then `entries`
     /// (as `append`), then `hardState`. When a snapshot is applied, the
     /// commit index is raised to at least its index. When this returns, all of
-    /// it is durable; when it throws, none of it was applied.
+    /// it is durable, except a change of the commit index alone, which is
+    /// written without sync (as etcd's MustSync: a crash may lose it, and the
+    /// leader tells it again); when it throws, none of it was applied.
     func persist(entries: [Entry], hardState: HardState?, snapshot: Snapshot?) throws(StorageError)
 }
 

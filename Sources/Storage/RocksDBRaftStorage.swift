@@ -235,13 +235,18 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
                 next.lastTerm = last.term
             }
 
+            // As etcd's MustSync: entries, a snapshot, or a new term or vote
+            // must be durable before Raft acts on them; a commit index alone
+            // need not (after a crash the leader tells it again).
+            let mustSync = newFile != nil || !fresh.isEmpty
+                || finalHardState.term != next.hardState.term || finalHardState.vote != next.hardState.vote
             if finalHardState != next.hardState {
                 writes.put(.meta, Self.hardStateKey, RecordCoding.encode(finalHardState))
                 next.hardState = finalHardState
             }
             guard !writes.isEmpty else { return }
             do throws(StorageError) {
-                try core.committer.commit(writes)
+                try core.committer.commit(writes, mustSync: mustSync)
             } catch {
                 if let newFile, newFile != replacedFile { Posix.removeQuietly(core.snapshots.path(of: newFile)) }
                 throw error

@@ -94,6 +94,30 @@ import Testing
         #expect(rocksSyncs < 320, "every write had a sync of its own")
     }
 
+    /// As etcd's MustSync: entries and a new term or vote are synced; a
+    /// commit index alone is written without sync, and still reads back.
+    @Test func onlyACommitIndexChangeIsWrittenWithoutSync() throws {
+        let directory = TemporaryDirectory()
+        var options = RocksDBStore.Options()
+        options.collectsStatistics = true
+        let store = try RocksDBStore(path: directory.path, options: options)
+        let raft = store.raft
+        func syncs(_ body: () throws -> Void) throws -> UInt64 {
+            let before = try #require(store.core.database.walSyncs)
+            try body()
+            return try #require(store.core.database.walSyncs) - before
+        }
+        #expect(try syncs { try raft.persist(entries: makeEntries(1...3, term: 1), hardState: HardState(term: 1, vote: 2), snapshot: nil) } == 1)
+        #expect(try syncs { try raft.persist(entries: [], hardState: HardState(term: 1, vote: 2, commit: 3), snapshot: nil) } == 0)
+        #expect(try syncs { try raft.persist(entries: [], hardState: HardState(term: 2, vote: 0, commit: 3), snapshot: nil) } == 1)
+        #expect(try syncs { try raft.persist(entries: makeEntries(4...4, term: 2), hardState: nil, snapshot: nil) } == 1)
+        store.close()
+        let reopened = try RocksDBStore(path: directory.path)
+        defer { reopened.close() }
+        #expect(reopened.raft.hardState == HardState(term: 2, vote: 0, commit: 3))
+        #expect(try reopened.raft.lastIndex() == 4)
+    }
+
     @Test func logPersistAndKeyValueWritesCommitTogether() throws {
         let directory = TemporaryDirectory()
         let store = try RocksDBStore(path: directory.path)
