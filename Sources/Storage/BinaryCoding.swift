@@ -18,6 +18,13 @@ struct ByteWriter {
         self.recordStart = recordStart
     }
 
+    /// The bytes written, leaving the writer empty (so they are not shared).
+    mutating func takeBytes() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &bytes)
+        return taken
+    }
+
     mutating func u8(_ value: UInt8) { bytes.append(value) }
 
     mutating func u32(_ value: UInt32) {

@@ -60,20 +60,25 @@ struct WriteSet: Sendable {
     /// already holds this set's earlier bytes: write only after them).
     /// `valueCapacity` is a hint for the value's size.
     mutating func put(_ family: ColumnFamily, key: UInt64, valueCapacity: Int, _ encode: (inout ByteWriter) -> Void) {
-        buffer.reserveCapacity(buffer.count + 2 + 4 + 8 + 4 + valueCapacity)
+        // Grow geometrically: reserving just this much on every put would
+        // reallocate (and copy) the buffer each time.
+        let needed = buffer.count + 18 + valueCapacity
+        if needed > buffer.capacity { buffer.reserveCapacity(max(needed, 2 * buffer.capacity)) }
         header(.put, family)
         length(8)
         withUnsafeBytes(of: key.bigEndian) { buffer.append(contentsOf: $0) }
         let lengthAt = buffer.count
         length(0)
+        // The buffer moves into the writer and back, never shared: a second
+        // reference while either side writes would copy the whole buffer.
         var writer = ByteWriter(taking: buffer, recordStart: buffer.count)
         buffer = []
         encode(&writer)
-        buffer = writer.bytes
-        let valueCount = UInt32(buffer.count - lengthAt - 4).littleEndian
+        let valueCount = UInt32(writer.bytes.count - lengthAt - 4).littleEndian
         withUnsafeBytes(of: valueCount) { bytes in
-            for i in 0..<4 { buffer[lengthAt + i] = bytes[i] }
+            for i in 0..<4 { writer.bytes[lengthAt + i] = bytes[i] }
         }
+        buffer = writer.takeBytes()
     }
 
     mutating func delete(_ family: ColumnFamily, _ key: [UInt8]) {
