@@ -151,6 +151,7 @@ import Testing
         // The same seeded sequence against this backend and against RaftCore's
         // MemoryStorage; every read must agree.
         let seed = UInt64.random(in: 0...UInt64.max)
+        print("reference model test (\(backend)) seed \(seed)")
         let store = try StoreFixture(backend)
         let model = MemoryStorage(confState: store.confState)
         var random = TestRandom(seed: seed)
@@ -159,7 +160,10 @@ import Testing
             let first = try model.firstIndex()
             switch random.next() % 10 {
             case 0..<6:
-                let start = max(first, last + 1 - min(last + 1 - first, random.next() % 4))
+                // Raft never replaces a committed entry (and the durable store
+                // refuses to reopen a log that ends below its commit index).
+                let committed = model.hardState.commit
+                let start = max(first, committed + 1, last + 1 - min(last + 1 - first, random.next() % 4))
                 let count = random.next() % 6 + 1
                 let term = (try model.term(at: start - 1)) + random.next() % 2
                 let entries = makeEntries(start...(start + count - 1), term: max(term, 1), size: Int(random.next() % 40))
