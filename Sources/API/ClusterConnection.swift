@@ -37,6 +37,8 @@ public final class ClusterConnection: Sendable {
             transportSecurity: security.clientSecurity,
             config: .defaults { config in
                 config.http2.authority = security.clientAuthority
+                // With TLS: refuse a server that settles on less than TLS 1.3.
+                config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
             }
         )
         let client = GRPCClient(transport: transport)

@@ -87,6 +87,27 @@ extension ServerState {
         #expect(changes.pendingEvaluations.map(\.id) == ["e2"], "every register is evaluated")
     }
 
+    /// A committed plan asking for a revert (a failed deployment with
+    /// auto_revert) registers the old version's specification as a new
+    /// version; one without it changes no version.
+    @Test(arguments: [true, false])
+    func aPlanAskingForARevertRegistersTheOldSpecificationAgain(revert: Bool) throws {
+        var state = ServerState()
+        state.applyAll([register(try spec(cpu: 100), eval: "e0"), register(try spec(cpu: 200), eval: "e1")])
+        #expect(state.job(hello)?.version == 1)
+        let plan = Plan(evaluationID: "e1", jobKey: hello, jobVersion: 1, revertToJobVersion: revert ? 0 : nil)
+        _ = state.apply(applyPlan(plan, evaluation: "e1"), at: state.appliedIndex + 1)
+        let current = try #require(state.job(hello))
+        if revert {
+            #expect(current.version == 2)
+            #expect(current.spec == (try spec(cpu: 100)), "version 0's specification is current again")
+            #expect(state.jobs[hello]?.modifyIndex == state.appliedIndex)
+        } else {
+            #expect(current.version == 1)
+            #expect(current.spec == (try spec(cpu: 200)))
+        }
+    }
+
     @Test func keepsAtMostVersionsKeptVersions() throws {
         let kept = ServerState.versionsKept
         var state = ServerState()

@@ -149,7 +149,7 @@ struct ExecDriverTests {
     func probeRefusesPlainDirectories() throws {
         let fake = try makeTaskDirectory().root + "/cgroup"
         try FileManager.default.createDirectory(atPath: fake + "/memory", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: fake + "/memory/cgroup.procs", contents: nil)
+        _ = FileManager.default.createFile(atPath: fake + "/memory/cgroup.procs", contents: nil)
         let support = CgroupSupport.detect(root: fake)
         #expect(!support.enforcesMemory)
         #expect(support.reason?.contains("has no memory.limit_in_bytes") == true, "\(String(describing: support.reason))")
