@@ -27,11 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var tickInterval: Duration = .milliseconds(50)
     /// Scheduler workers on the leader.
     /// (Their plans are verified against each other's in flight, so more
-    /// workers pipeline more Raft rounds rather than racing for nodes; 8
-    /// measured faster in ClusterThroughput, but the cluster tests on two
-    /// cores then missed a 2 s RPC deadline once, so the default stays 2
-    /// until that is understood.)
-    public var schedulerWorkers = 2
+    /// workers pipeline more Raft rounds rather than racing for nodes.)
+    public var schedulerWorkers = 8
     /// Snapshot and compact the log after this many applied entries, or
     /// `snapshotBytes` of them; never before the log since the last snapshot
     /// is as large as that snapshot (see ``RaftDriver``).
