@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Executor", targets: ["Executor"]),
         .library(name: "API", targets: ["API"]),
         .library(name: "Agent", targets: ["Agent"]),
+        .library(name: "LoopbackPorts", targets: ["LoopbackPorts"]),
         .executable(name: "caravand", targets: ["ServerApp"]),
         .executable(name: "caravan", targets: ["CLIApp"]),
         .executable(name: "replicated-kv", targets: ["ReplicatedKV"]),
@@ -141,11 +142,13 @@ let package = Package(
         ),
         .executableTarget(name: "ReplicatedKV", dependencies: ["RaftCore"], path: "Examples/ReplicatedKV", swiftSettings: strict),
 
+        .target(name: "LoopbackPorts", swiftSettings: strict),
+
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: optimized),
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "API", "RaftCore", "Storage", "Transport", "ServerApp",
+                "Agent", "API", "RaftCore", "Storage", "Transport", "ServerApp", "LoopbackPorts",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             exclude: ["Python"],
@@ -154,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "CLIApp", "ServerApp", "API", "Model", "Transport",
+                "CLIApp", "ServerApp", "API", "Model", "Transport", "LoopbackPorts",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             swiftSettings: strict
@@ -173,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "TransportTests",
             dependencies: [
-                "Transport", "RaftCore", "TransportTestPeer",
+                "Transport", "RaftCore", "TransportTestPeer", "LoopbackPorts",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "X509", package: "swift-certificates"),
             ],

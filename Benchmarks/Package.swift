@@ -30,7 +30,7 @@ let package = Package(
             name: "TransportThroughput",
             dependencies: [.product(name: "Transport", package: "Caravan"), .product(name: "RaftCore", package: "Caravan")]
         ),
-        .target(name: "BenchmarkSupport"),
+        .target(name: "BenchmarkSupport", dependencies: [.product(name: "LoopbackPorts", package: "Caravan")]),
         .executableTarget(
             name: "ClusterThroughput",
             dependencies: ["BenchmarkSupport", .product(name: "API", package: "Caravan"), .product(name: "Model", package: "Caravan"),

@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackPorts
 import Testing
 
 /// The `caravan` binary against a real single-node `caravand server` (no
@@ -181,7 +182,7 @@ import Testing
     }
 
     @Test func aWrongAddressGivesOneClearLineAndExitOne() async throws {
-        let port = try freePort()
+        let port = try LoopbackPort.next()
         let refused = try await caravan(["server", "members", "--address", "127.0.0.1:\(port)"])
         #expect(refused.status == 1, "\(refused)")
         #expect(refused.stdout.isEmpty)

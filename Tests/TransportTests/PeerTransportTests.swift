@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackPorts
 import RaftCore
 import Testing
 @testable import Transport
@@ -10,18 +11,6 @@ import Testing
         var configuration = PeerTransport.Configuration(localID: id)
         configuration.backoff = Backoff(initial: .milliseconds(10), maximum: .milliseconds(200))
         return configuration
-    }
-
-    /// A port nothing listens on (bound once, then released).
-    static func freePort() async throws -> Int {
-        let endpoint = ServerEndpoint(security: .plaintext(), services: [])
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await endpoint.run() }
-            let port = try await endpoint.listeningPort
-            endpoint.shutdown()
-            try await group.waitForAll()
-            return port
-        }
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -64,7 +53,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func aPeerThatComesUpLaterIsReachedAfterReconnecting() async throws {
-        let port = try await Self.freePort()
+        let port = try LoopbackPort.next()
         let transport = PeerTransport(configuration: Self.fastConfiguration(1), security: .plaintext())
         transport.setPeer(2, address: PeerAddress(host: "127.0.0.1", port: port))
         let running = Task { await transport.run() }
@@ -100,7 +89,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func anUnreachablePeerFillsItsQueueThenDrops() async throws {
-        let port = try await Self.freePort()
+        let port = try LoopbackPort.next()
         var configuration = Self.fastConfiguration(1)
         configuration.priorityLimits = QueueLimits(maxMessages: 10, maxBytes: 1 << 20, batchMessages: 5, batchBytes: 1 << 20)
         let transport = PeerTransport(configuration: configuration, security: .plaintext())

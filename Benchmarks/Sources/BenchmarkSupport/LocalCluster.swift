@@ -1,18 +1,7 @@
-// What the cluster benchmarks share: free loopback ports, `caravand`
-// processes with their logs in one directory, and latency percentiles.
+// What the cluster benchmarks share: `caravand` processes with their logs
+// in one directory, and latency percentiles.
 import Foundation
-
-public func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+import LoopbackPorts
 
 /// `caravand` processes started by a benchmark; their logs stay in
 /// `directory` until `stop()` removes it.
@@ -28,7 +17,7 @@ public final class LocalCluster {
         self.caravand = caravand
         directory = NSTemporaryDirectory() + "caravan-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        serverPorts = (0..<servers).map { _ in freePort() }
+        serverPorts = (0..<servers).map { _ in try LoopbackPort.next() }
     }
 
     public var peers: String { serverPorts.enumerated().map { "s\($0.offset + 1)=127.0.0.1:\($0.element)" }.joined(separator: ",") }

@@ -1,6 +1,7 @@
 import API
 import Foundation
 import GRPCCore
+import LoopbackPorts
 import Transport
 
 /// A `caravand server` child process on 127.0.0.1, its output kept in a
@@ -28,7 +29,7 @@ final class ServerProcess: @unchecked Sendable {
     init(name: String, port: Int, arguments: [String], logDirectory: String) throws {
         self.name = name
         self.port = port
-        httpPort = try freePort()
+        httpPort = try LoopbackPort.next()
         connection = try ClusterConnection(address: PeerAddress(host: "127.0.0.1", port: port))
         child = try ChildProcess(
             arguments: ["server", "--name", name, "--grpc-port", String(port), "--http-port", String(httpPort)] + arguments,
@@ -72,27 +73,6 @@ final class ServerProcess: @unchecked Sendable {
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A free TCP port on 127.0.0.1 (bound once and released).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw HarnessError("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard bound == 0 else { throw HarnessError("bind() failed") }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else { throw HarnessError("getsockname() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Waits for `condition` to hold, checking every 20 ms, for at most `timeout`.

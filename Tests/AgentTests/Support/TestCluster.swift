@@ -1,6 +1,7 @@
 import API
 import Foundation
 import GRPCCore
+import LoopbackPorts
 import Transport
 
 /// Real `caravand server` processes on 127.0.0.1 forming one cluster.
@@ -17,7 +18,7 @@ final class TestCluster: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "caravan-cluster-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let names = (1...size).map { "s\($0)" }
-        let ports = try names.map { _ in try freePort() }
+        let ports = try names.map { _ in try LoopbackPort.next() }
         let peers = zip(names, ports).map { "\($0)=127.0.0.1:\($1)" }.joined(separator: ",")
         for (name, port) in zip(names, ports) {
             var arguments = ["--peers", peers] + extra
@@ -28,7 +29,7 @@ final class TestCluster: @unchecked Sendable {
 
     /// Starts one more server that joins the cluster through `through`.
     func join(name: String, through: ServerProcess, extra: [String] = []) throws -> ServerProcess {
-        let port = try freePort()
+        let port = try LoopbackPort.next()
         let server = try ServerProcess(
             name: name, port: port,
             arguments: ["--join", through.address.description, "--data-dir", "\(directory)/\(name)"] + extra,

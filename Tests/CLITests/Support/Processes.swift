@@ -1,6 +1,7 @@
 import API
 import Foundation
 import GRPCCore
+import LoopbackPorts
 import Transport
 
 struct HarnessError: Error, CustomStringConvertible {
@@ -98,7 +99,7 @@ final class ServerProcess: @unchecked Sendable {
     var log: String { (try? String(contentsOfFile: directory + "/s1.log", encoding: .utf8)) ?? "" }
 
     init() throws {
-        port = try freePort()
+        port = try LoopbackPort.next()
         directory = NSTemporaryDirectory() + "caravan-cli-server-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let logPath = directory + "/s1.log"
@@ -151,27 +152,6 @@ func withServer<T>(_ body: (ServerProcess) async throws -> T) async throws -> T 
         print("--- caravand log:\n\(server.log)")
         throw error
     }
-}
-
-/// A free TCP port on 127.0.0.1 (bound once and released).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw HarnessError("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard bound == 0 else { throw HarnessError("bind() failed") }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else { throw HarnessError("getsockname() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Waits for `condition` (another process's state, which can only be asked
