@@ -20,6 +20,11 @@ public struct PlanVerdict: Sendable, Hashable {
 /// committed, and the evaluation is scheduled again for what was refused.
 public enum PlanVerifier {
     public static func verify(_ plan: Plan, against state: ClusterState) -> PlanVerdict {
+        verify(plan, against: state, adding: [:])
+    }
+
+    /// `verify`, counting `inFlight` usage per node on top of the state's.
+    static func verify(_ plan: Plan, against state: ClusterState, adding inFlight: [NodeID: NodeUsage]) -> PlanVerdict {
         var refused: [NodeID: String] = [:]
         let placementsByNode = Dictionary(grouping: plan.placements, by: \.nodeID)
         guard !placementsByNode.isEmpty else { return PlanVerdict(accepted: plan, refusedNodes: [:]) }
@@ -52,6 +57,7 @@ public enum PlanVerifier {
             var usage = state.usage[i]
             if let f = freed[nodeID] { usage.remove(f) }
             if let u = updated[nodeID] { usage.remove(u.old); usage.add(u.new) }
+            if let pending = inFlight[nodeID] { usage.add(pending) }
             for p in placements where p.holdsResources { usage.add(p.resources) }
             if let dimension = overcommitted(usage, capacity: state.capacity[i], node: node) {
                 refused[nodeID] = "node \(node.name) would be over-committed on \(dimension)"
@@ -116,5 +122,43 @@ extension NodeUsage {
             let total = (devices[group] ?? 0) + sign * n
             devices[group] = total == 0 ? nil : total
         }
+    }
+}
+
+/// The leader's plans that were verified and proposed but are not yet
+/// applied: the next plan is verified against the state *and* these, so
+/// that plans may be committed back to back (pipelined) without two of them
+/// over-committing a node, as Nomad's plan applier does with its
+/// optimistic state. A pure value; the leader keeps one.
+///
+/// Between a plan's apply and its release it is counted twice, which only
+/// errs on the side of refusing (the evaluation is then planned again).
+public struct InFlightPlans: Sendable {
+    private var placements: [UInt64: [NodeID: NodeUsage]] = [:]
+    private var nextTicket: UInt64 = 0
+
+    public init() {}
+
+    /// Plans proposed and not yet released.
+    public var count: Int { placements.count }
+
+    /// Verifies `plan` against `state` plus the plans in flight, and counts
+    /// what it accepts as in flight until ``release(_:)`` of the ticket.
+    public mutating func admit(_ plan: Plan, against state: ClusterState) -> (verdict: PlanVerdict, ticket: UInt64) {
+        var pending: [NodeID: NodeUsage] = [:]
+        for byNode in placements.values {
+            for (node, usage) in byNode { pending[node, default: NodeUsage()].add(usage) }
+        }
+        let verdict = PlanVerifier.verify(plan, against: state, adding: pending)
+        var mine: [NodeID: NodeUsage] = [:]
+        for p in verdict.accepted.placements where p.holdsResources { mine[p.nodeID, default: NodeUsage()].add(p.resources) }
+        nextTicket += 1
+        if !mine.isEmpty { placements[nextTicket] = mine }
+        return (verdict, nextTicket)
+    }
+
+    /// The plan of `ticket` was applied, or will never be.
+    public mutating func release(_ ticket: UInt64) {
+        placements[ticket] = nil
     }
 }

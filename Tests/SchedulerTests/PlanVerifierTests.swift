@@ -56,6 +56,29 @@ private func twoNodes(allocations: [Allocation] = []) -> ClusterState {
         #expect(verdict.accepted.placements.isEmpty)
     }
 
+    /// Pipelined plans: a plan still in flight (proposed, not yet applied)
+    /// counts against the next, and stops counting once released.
+    @Test func aPlanInFlightCountsAgainstTheNextUntilReleased() throws {
+        let state = ClusterState(nodes: [Fixture.node("n1", cpu: 1000)])
+        let planA = try Fixture.plan(Fixture.job("a", cpu: 600), state: state, seed: 1)
+        let planB = try Fixture.plan(Fixture.job("b", cpu: 600), state: state, seed: 2)
+        let planC = try Fixture.plan(Fixture.job("c", cpu: 300), state: state, seed: 3)
+        var inFlight = InFlightPlans()
+        let (a, ticketA) = inFlight.admit(planA, against: state)
+        #expect(a.isComplete)
+        let (b, ticketB) = inFlight.admit(planB, against: state)
+        #expect(b.refusedNodes["n1"]?.hasSuffix("over-committed on cpu") == true, "\(b.refusedNodes)")
+        #expect(b.accepted.placements.isEmpty)
+        // A refused plan holds nothing: C fits beside A alone.
+        let (c, ticketC) = inFlight.admit(planC, against: state)
+        #expect(c.isComplete)
+        inFlight.release(ticketA)
+        inFlight.release(ticketB)
+        inFlight.release(ticketC)
+        #expect(inFlight.count == 0)
+        #expect(inFlight.admit(planB, against: state).verdict.isComplete, "released plans no longer count")
+    }
+
     struct DimensionCase: Sendable, CustomTestStringConvertible {
         var dimension: String
         var committed: Allocation

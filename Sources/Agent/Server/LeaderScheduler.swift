@@ -24,6 +24,10 @@ actor LeaderScheduler {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var tasks: [Task<Void, Never>] = []
     private var unblockScheduled = false
+    /// Plans verified and proposed, not yet applied: the next plan is checked
+    /// against them too, so workers commit back to back without waiting on
+    /// each other's Raft round and without over-committing a node together.
+    private var inFlight = InFlightPlans()
 
     init(driver: RaftDriver<ServerStateMachine>, stateMachine: ServerStateMachine, workers: Int, logger: Logger) {
         self.driver = driver
@@ -59,6 +63,8 @@ actor LeaderScheduler {
         active = false
         generation += 1
         broker = EvaluationBroker()
+        // `inFlight` is kept: the old workers' proposals still end (commit or
+        // fail) and release their tickets.
         for task in tasks { task.cancel() }
         tasks = []
         wakeWorkers()
@@ -125,20 +131,41 @@ actor LeaderScheduler {
                 logger.error("evaluation \(evaluation.id): \(error)")
                 return await finish(current, plan: nil, status: .failed, description: "\(error)")
             }
-            let verdict = PlanVerifier.verify(plan, against: stateMachine.snapshotOfState.cluster)
+            let (verdict, ticket) = await admit(plan)
             let last = attempt == 3 || verdict.isComplete
             var done = current
             done.status = last ? .complete : .pending
             if !verdict.isComplete {
                 done.statusDescription = verdict.refusedNodes.values.sorted().joined(separator: "; ")
             }
-            if last {
-                return await commit(verdict.accepted, evaluation: done)
+            var accepted = verdict.accepted
+            if last, !verdict.isComplete, accepted.blockedEvaluation == nil,
+               current.jobType == .batch || current.jobType == .service {
+                // What the applier refused on the last attempt is not dropped:
+                // a blocked evaluation places it once capacity frees up.
+                accepted.blockedEvaluation = Evaluation(
+                    id: EvaluationID(UUID().uuidString.lowercased()), namespace: current.namespace,
+                    jobID: current.jobID, jobType: current.jobType, priority: current.priority,
+                    trigger: .queuedAllocations, status: .blocked, statusDescription: done.statusDescription,
+                    previousEvaluation: current.id, createdAt: now)
             }
-            // Commit what fits, then plan the rest on the state that includes it.
-            guard await commit(verdict.accepted, evaluation: done) else { return false }
+            let committed = await commit(accepted, evaluation: done)
+            await release(ticket)
+            if last { return committed }
+            // Committed what fits; plan the rest on the state that includes it.
+            guard committed else { return false }
         }
         return true
+    }
+
+    /// The plan applier's check, one plan at a time: against the latest
+    /// state and the plans still in flight.
+    private func admit(_ plan: Plan) -> (verdict: PlanVerdict, ticket: UInt64) {
+        inFlight.admit(plan, against: stateMachine.snapshotOfState.cluster)
+    }
+
+    private func release(_ ticket: UInt64) {
+        inFlight.release(ticket)
     }
 
     private nonisolated func finish(_ evaluation: Evaluation, plan: Plan?, status: EvaluationStatus, description: String) async -> Bool {

@@ -26,7 +26,9 @@ public struct ServerConfiguration: Sendable {
     /// Raft's clock: elections time out after 10 to 20 ticks, heartbeats every tick.
     public var tickInterval: Duration = .milliseconds(50)
     /// Scheduler workers on the leader.
-    public var schedulerWorkers = 2
+    /// (Their plans are verified against each other's in flight, so more
+    /// workers pipeline more Raft rounds rather than racing for nodes.)
+    public var schedulerWorkers = 8
     /// Snapshot and compact the log after this many applied entries, or
     /// `snapshotBytes` of them; never before the log since the last snapshot
     /// is as large as that snapshot (see ``RaftDriver``).
