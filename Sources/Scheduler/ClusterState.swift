@@ -19,6 +19,10 @@ public struct ClusterState: Sendable {
     /// All allocations, terminal ones included until removed (garbage-collected).
     public private(set) var allocations: [AllocationID: Allocation] = [:]
     private(set) var allocationsByNode: [NodeID: Set<AllocationID>] = [:]
+    /// Per node, its allocations the client has not finished: what a node's
+    /// allocation watch walks on every change, while finished ones pile up
+    /// in `allocationsByNode` until garbage-collected.
+    private(set) var unfinishedByNode: [NodeID: Set<AllocationID>] = [:]
     private(set) var allocationsByJob: [JobKey: Set<AllocationID>] = [:]
     private(set) var nodesByDataset: [String: Set<NodeID>] = [:]
     /// The latest deployment of each job.
@@ -56,14 +60,21 @@ public struct ClusterState: Sendable {
         (allocationsByNode[id] ?? []).sorted().compactMap { allocations[$0] }
     }
 
+    /// Allocations on node `id` that its client has not finished (client
+    /// status pending, running or unknown), in id order.
+    public func unfinishedAllocations(onNode id: NodeID) -> [Allocation] {
+        (unfinishedByNode[id] ?? []).sorted().compactMap { allocations[$0] }
+    }
+
     /// Allocations of job `key`, in id order.
     public func allocations(ofJob key: JobKey) -> [Allocation] {
         (allocationsByJob[key] ?? []).sorted().compactMap { allocations[$0] }
     }
 
-    /// Ids of allocations on node `id` (unordered).
-    func allocationIDs(onNode id: NodeID) -> Set<AllocationID> {
-        allocationsByNode[id] ?? []
+    /// Ids of allocations on node `id` its client has not finished
+    /// (unordered): a superset of those holding resources there.
+    func unfinishedAllocationIDs(onNode id: NodeID) -> Set<AllocationID> {
+        unfinishedByNode[id] ?? []
     }
 
     /// Nodes advertising `dataset`.
@@ -133,9 +144,13 @@ public struct ClusterState: Sendable {
         if let old {
             if old.holdsResources, let i = nodeIndexByID[old.nodeID] { usage[i].remove(old.resources) }
             if old.nodeID != allocation.nodeID { allocationsByNode[old.nodeID]?.remove(old.id) }
+            if !old.clientStatus.isTerminal { removeUnfinished(old) }
         }
         if old?.nodeID != allocation.nodeID {
             allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
+        }
+        if !allocation.clientStatus.isTerminal {
+            unfinishedByNode[allocation.nodeID, default: []].insert(allocation.id)
         }
         if old == nil {
             allocationsByJob[allocation.jobKey, default: []].insert(allocation.id)
@@ -151,8 +166,14 @@ public struct ClusterState: Sendable {
         if old.holdsResources, let i = nodeIndexByID[old.nodeID] { usage[i].remove(old.resources) }
         allocationsByNode[old.nodeID]?.remove(id)
         if allocationsByNode[old.nodeID]?.isEmpty == true { allocationsByNode[old.nodeID] = nil }
+        removeUnfinished(old)
         allocationsByJob[old.jobKey]?.remove(id)
         if allocationsByJob[old.jobKey]?.isEmpty == true { allocationsByJob[old.jobKey] = nil }
+    }
+
+    private mutating func removeUnfinished(_ allocation: Allocation) {
+        unfinishedByNode[allocation.nodeID]?.remove(allocation.id)
+        if unfinishedByNode[allocation.nodeID]?.isEmpty == true { unfinishedByNode[allocation.nodeID] = nil }
     }
 
     /// Records a deployment as its job's latest.

@@ -188,7 +188,7 @@ final class PlanContext {
     private func assignDevices(_ requests: [DeviceRequest], nodeIndex: Int) -> [AllocatedDevice] {
         let node = state.nodes[nodeIndex]
         var used = plannedDevices[nodeIndex] ?? []
-        for id in state.allocationIDs(onNode: node.id) where !released.contains(id) {
+        for id in state.unfinishedAllocationIDs(onNode: node.id) where !released.contains(id) {
             guard let a = state.allocations[id], a.holdsResources else { continue }
             for d in a.resources.devices { used.formUnion(d.instanceIDs) }
         }
@@ -535,7 +535,7 @@ final class PlanContext {
         for i in candidates where isFeasibleIgnoringRoom(i, info) {
             let node = state.nodes[i]
             var evictable: [Allocation] = []
-            for id in state.allocationIDs(onNode: node.id) where !released.contains(id) {
+            for id in state.unfinishedAllocationIDs(onNode: node.id) where !released.contains(id) {
                 guard let a = state.allocations[id], a.holdsResources, a.jobKey != job.key,
                       a.jobPriority <= maxPriority else { continue }
                 evictable.append(a)

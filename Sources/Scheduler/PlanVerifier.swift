@@ -82,7 +82,7 @@ public enum PlanVerifier {
         guard placements.contains(where: { !$0.resources.devices.isEmpty }) else { return nil }
         let released = Set(plan.stops.map(\.allocationID) + plan.preemptions.map(\.allocationID) + plan.updates.map(\.id))
         var held: Set<String> = []
-        for a in state.allocations(onNode: nodeID) where a.holdsResources && !released.contains(a.id) {
+        for a in state.unfinishedAllocations(onNode: nodeID) where a.holdsResources && !released.contains(a.id) {
             for d in a.resources.devices { for id in d.instanceIDs { held.insert(d.group + "/" + id) } }
         }
         for u in plan.updates where u.nodeID == nodeID && u.holdsResources {

@@ -49,6 +49,9 @@ import Model
                 for (i, node) in state.nodes.enumerated() {
                     #expect(state.usage[i].memoryMB <= node.resources.memoryMB,
                             "seed \(seed) round \(round): \(node.id) over-committed")
+                    #expect(state.unfinishedAllocations(onNode: node.id).map(\.id)
+                                == state.allocations(onNode: node.id).filter { !$0.clientStatus.isTerminal }.map(\.id),
+                            "seed \(seed) round \(round): \(node.id)'s unfinished-allocation index is stale")
                 }
                 let running = state.allocations(ofJob: job.key).filter {
                     $0.desiredStatus == .run && !$0.clientStatus.isTerminal

@@ -74,7 +74,7 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
             var update = Caravan_Node_V1_AllocationUpdate()
             update.index = state.appliedIndex
             update.full = first
-            for a in state.cluster.allocations(onNode: node) where !a.clientStatus.isTerminal {
+            for a in state.cluster.unfinishedAllocations(onNode: node) {
                 let assignment = Assignment(a)
                 current[a.id] = assignment
                 if first || sent[a.id] != assignment { update.allocations.append(Self.assignment(a, state: state)) }
