@@ -32,7 +32,7 @@ struct ExecRecoverTests {
     func endedMeanwhile() async throws {
         let directory = try makeTaskDirectory()
         let handle = try startInAnotherAgent(shellTask("exit 9"), in: directory)
-        #expect(await eventually { FileManager.default.fileExists(atPath: directory.driverState + "/exec/exit") })
+        #expect(await eventually { FileManager.default.fileExists(atPath: directory.driverState + "/exit") })
         let driver = ExecDriver()
         try await driver.recover(handle)
         #expect(try await driver.wait(handle).exitCode == 9)

@@ -6,7 +6,7 @@ import Foundation
 /// |---|---|
 /// | `local/` | the task's scratch space |
 /// | `secrets/` | secrets for the task (mode 0700) |
-/// | `inputs/<name>` | input data, read-only to the task where the driver can enforce it |
+/// | `inputs/<name>` | input data, read-only to the task where the driver can enforce it (only when there are inputs) |
 /// | `outputs/` | results the task leaves behind |
 /// | `logs/` | `<task>.stdout.N` and `<task>.stderr.N`, rotating |
 /// | `.caravan/` | the driver's own state (not for the task) |
@@ -54,8 +54,12 @@ public struct TaskDirectory: Sendable, Hashable, Codable {
             // The rest are children of the root: one mkdir each, where
             // Foundation's recursive create walks every parent again (a
             // tenth of a busy client's CPU, one task directory per allocation).
-            for (path, mode) in [(directory.local, 0o755), (directory.inputsDirectory, 0o755), (directory.outputs, 0o755),
-                                 (directory.logs, 0o755), (directory.driverState, 0o755), (directory.secrets, 0o700)] {
+            // `inputs/` only when there are inputs: on a busy ext4 client each
+            // directory costs its inode and a data block.
+            var children = [(directory.local, 0o755), (directory.outputs, 0o755), (directory.logs, 0o755),
+                            (directory.driverState, 0o755), (directory.secrets, 0o700)]
+            if !inputs.isEmpty { children.append((directory.inputsDirectory, 0o755)) }
+            for (path, mode) in children {
                 if mkdir(path, mode_t(mode)) != 0 && errno != EEXIST {
                     throw TaskDriverError.taskDirectoryFailed(path: path, reason: String(cString: strerror(errno)))
                 }

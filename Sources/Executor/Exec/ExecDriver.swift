@@ -66,12 +66,15 @@ public final class ExecDriver: TaskDriver {
             options.supplementaryGroups = [entry.pointee.pw_gid]
         }
 
-        // The supervisor's state: exit status and log pipes.
-        let stateDirectory = directory.driverState + "/exec"
+        // The supervisor's state (exit status, log pipes) goes in the task
+        // directory's `.caravan/`: a task has one driver.
+        let stateDirectory = directory.driverState
         let pumps: [FIFOPump]
         do {
-            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(atPath: stateDirectory + "/exit")
+            if mkdir(stateDirectory, 0o755) != 0 && errno != EEXIST {
+                throw TaskDriverError.startFailed(taskID: task.id, reason: "cannot create \(stateDirectory): \(String(cString: strerror(errno)))")
+            }
+            unlink(stateDirectory + "/exit")
             var made: [FIFOPump] = []
             for stream in ["stdout", "stderr"] {
                 let fifo = stateDirectory + "/\(stream).fifo"
