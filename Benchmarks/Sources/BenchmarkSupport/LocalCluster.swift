@@ -17,7 +17,7 @@ public final class LocalCluster {
         self.caravand = caravand
         directory = NSTemporaryDirectory() + "caravan-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        serverPorts = (0..<servers).map { _ in try LoopbackPort.next() }
+        serverPorts = try (0..<servers).map { _ in try LoopbackPort.next() }
     }
 
     public var peers: String { serverPorts.enumerated().map { "s\($0.offset + 1)=127.0.0.1:\($0.element)" }.joined(separator: ",") }
@@ -40,7 +40,7 @@ public final class LocalCluster {
         p.executableURL = URL(fileURLWithPath: caravand)
         p.arguments = arguments
         let log = "\(directory)/\(name).log"
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
         p.standardOutput = handle
