@@ -234,6 +234,8 @@ extension ServerState {
         #expect(state.evaluationModifyIndex["b1"] == 11)
         #expect(state.evaluations["b2"]?.status == .blocked)
         #expect(state.evaluations["ob"]?.status == .blocked, "another job's blocked evaluation stays")
+        #expect(state.openEvaluationsByJob == [hello: ["b2"], JobKey(id: "other"): ["ob"]],
+                "the index of open evaluations follows every change of status")
     }
 
     @Test func snapshotRestoresAnEqualState() throws {
@@ -257,6 +259,7 @@ extension ServerState {
         #expect(after.jobs == before.jobs)
         #expect(after.evaluations == before.evaluations)
         #expect(after.evaluationModifyIndex == before.evaluationModifyIndex)
+        #expect(after.openEvaluationsByJob == before.openEvaluationsByJob)
         #expect(after.cluster.allocations == before.cluster.allocations)
         #expect(after.cluster.nodes == before.cluster.nodes)
         #expect(after.cluster.usage(of: "n1") == before.cluster.usage(of: "n1"))

@@ -214,7 +214,8 @@ actor LeaderScheduler {
     private func unblock(generation g: Int) async {
         unblockScheduled = false
         guard active, generation == g else { return }
-        let blocked = stateMachine.snapshotOfState.evaluations.values.filter { $0.status == .blocked }
+        let state = stateMachine.snapshotOfState
+        let blocked = state.openEvaluationsByJob.values.joined().compactMap { state.evaluations[$0] }.filter { $0.status == .blocked }
         guard !blocked.isEmpty else { return }
         let now = Timestamp.now
         let pending = blocked.map { e -> Evaluation in

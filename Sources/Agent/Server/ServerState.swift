@@ -34,6 +34,9 @@ public struct ServerState: Sendable {
 
     public private(set) var jobs: [JobKey: JobRecord] = [:]
     public private(set) var evaluations: [EvaluationID: Evaluation] = [:]
+    /// Per job, its evaluations still pending or blocked: what a job's status
+    /// and a new blocked evaluation look at, without scanning every evaluation.
+    private(set) var openEvaluationsByJob: [JobKey: Set<EvaluationID>] = [:]
     /// The Raft index at which each evaluation last changed.
     public private(set) var evaluationModifyIndex: [EvaluationID: UInt64] = [:]
     public private(set) var cluster = ClusterState()
@@ -81,7 +84,7 @@ public struct ServerState: Sendable {
         if record.current.stopped { return "dead" }
         if record.current.spec.type == .batch || record.current.spec.type == .sysbatch,
            !allocations.isEmpty, allocations.allSatisfy({ $0.isTerminal }),
-           !evaluations.values.contains(where: { $0.jobKey == key && ($0.status == .pending || $0.status == .blocked) })
+           openEvaluationsByJob[key] == nil
         {
             return "dead"
         }
@@ -235,11 +238,12 @@ public struct ServerState: Sendable {
         for followUp in r.plan.followUpEvaluations { upsert(followUp, index: index, changes: &changes) }
         if let blocked = r.plan.blockedEvaluation {
             // One blocked evaluation per job: the newest supersedes the others.
-            for (id, other) in evaluations where other.jobKey == blocked.jobKey && other.status == .blocked {
+            for id in (openEvaluationsByJob[blocked.jobKey] ?? []).sorted() {
+                guard let other = evaluations[id], other.status == .blocked else { continue }
                 var cancelled = other
                 cancelled.status = .cancelled
                 cancelled.statusDescription = "superseded by blocked evaluation \(blocked.id)"
-                evaluations[id] = cancelled
+                record(cancelled)
                 evaluationModifyIndex[id] = index
                 changes.events.append(.evaluation(cancelled, "EvaluationUpdated"))
             }
@@ -270,10 +274,21 @@ public struct ServerState: Sendable {
     }
 
     private mutating func upsert(_ evaluation: Evaluation, index: UInt64, changes: inout Changes) {
-        evaluations[evaluation.id] = evaluation
+        record(evaluation)
         evaluationModifyIndex[evaluation.id] = index
         changes.events.append(.evaluation(evaluation, "EvaluationUpdated"))
         if evaluation.status == .pending { changes.pendingEvaluations.append(evaluation) }
+    }
+
+    /// Stores an evaluation, keeping ``openEvaluationsByJob`` current.
+    private mutating func record(_ evaluation: Evaluation) {
+        let key = evaluation.jobKey
+        if evaluation.status == .pending || evaluation.status == .blocked {
+            openEvaluationsByJob[key, default: []].insert(evaluation.id)
+        } else if openEvaluationsByJob[key]?.remove(evaluation.id) != nil, openEvaluationsByJob[key]?.isEmpty == true {
+            openEvaluationsByJob[key] = nil
+        }
+        evaluations[evaluation.id] = evaluation
     }
 }
 
@@ -353,7 +368,7 @@ extension ServerState {
 
     init(image: Image) {
         for record in image.jobs { jobs[record.current.key] = record }
-        for evaluation in image.evaluations { evaluations[evaluation.id] = evaluation }
+        for evaluation in image.evaluations { record(evaluation) }
         evaluationModifyIndex = image.evaluationModifyIndex
         cluster = ClusterState(nodes: image.nodes, allocations: image.allocations, deployments: image.deployments)
         nodeModifyIndex = image.nodeModifyIndex
