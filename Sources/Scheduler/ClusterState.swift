@@ -19,9 +19,9 @@ public struct ClusterState: Sendable {
     /// All allocations, terminal ones included until removed (garbage-collected).
     public private(set) var allocations: [AllocationID: Allocation] = [:]
     private(set) var allocationsByNode: [NodeID: Set<AllocationID>] = [:]
-    /// Per node, its allocations the client has not finished: what a node's
-    /// allocation watch walks on every change, while finished ones pile up
-    /// in `allocationsByNode` until garbage-collected.
+    /// Per node, its allocations the client has not finished: what the node's
+    /// allocation watch, preemption and device checks walk, while finished
+    /// ones pile up in `allocationsByNode` until garbage-collected.
     private(set) var unfinishedByNode: [NodeID: Set<AllocationID>] = [:]
     private(set) var allocationsByJob: [JobKey: Set<AllocationID>] = [:]
     private(set) var nodesByDataset: [String: Set<NodeID>] = [:]

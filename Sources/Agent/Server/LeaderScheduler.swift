@@ -215,7 +215,9 @@ actor LeaderScheduler {
         unblockScheduled = false
         guard active, generation == g else { return }
         let state = stateMachine.snapshotOfState
-        let blocked = state.openEvaluationsByJob.values.joined().compactMap { state.evaluations[$0] }.filter { $0.status == .blocked }
+        let blocked = state.openEvaluationsByJob.values.joined()
+            .compactMap { state.evaluations[$0] }
+            .filter { $0.status == .blocked }
         guard !blocked.isEmpty else { return }
         let now = Timestamp.now
         let pending = blocked.map { e -> Evaluation in

@@ -285,8 +285,9 @@ public struct ServerState: Sendable {
         let key = evaluation.jobKey
         if evaluation.status == .pending || evaluation.status == .blocked {
             openEvaluationsByJob[key, default: []].insert(evaluation.id)
-        } else if openEvaluationsByJob[key]?.remove(evaluation.id) != nil, openEvaluationsByJob[key]?.isEmpty == true {
-            openEvaluationsByJob[key] = nil
+        } else {
+            openEvaluationsByJob[key]?.remove(evaluation.id)
+            if openEvaluationsByJob[key]?.isEmpty == true { openEvaluationsByJob[key] = nil }
         }
         evaluations[evaluation.id] = evaluation
     }

@@ -51,11 +51,10 @@ public struct TaskDirectory: Sendable, Hashable, Codable {
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: directory.root, withIntermediateDirectories: true)
-            // The rest are children of the root: one mkdir each, where
-            // Foundation's recursive create walks every parent again (a
-            // tenth of a busy client's CPU, one task directory per allocation).
-            // `inputs/` only when there are inputs: on a busy ext4 client each
-            // directory costs its inode and a data block.
+            // The rest are children of the root, one mkdir each (Foundation's
+            // recursive create walks every parent again), and `inputs/` only
+            // when there are inputs: on a busy client, with a task directory
+            // per allocation, directory creation was a tenth of its CPU.
             var children = [(directory.local, 0o755), (directory.outputs, 0o755), (directory.logs, 0o755),
                             (directory.driverState, 0o755), (directory.secrets, 0o700)]
             if !inputs.isEmpty { children.append((directory.inputsDirectory, 0o755)) }
