@@ -1,10 +1,12 @@
 import Foundation
 import Testing
 import Model
+import RaftCore
 @testable import Agent
 
-/// Raft entries are ServerCommands as JSON: what one server writes, every
-/// server (and every later version) must read back the same.
+/// Raft entries are ServerCommands in the Packed form (JSON before it): what
+/// one server writes, every server (and every later version) must read back
+/// the same.
 @Suite struct ServerCommandCodingTests {
     static let spec: JobSpec = {
         let yaml = """
@@ -24,8 +26,30 @@ import Model
 
     @Test func aRegistrationReadsBackAsWritten() throws {
         let command = ServerCommand.registerJob(.init(spec: Self.spec, evaluationID: "e1", idempotencyKey: "k", at: Timestamp(seconds: 7)))
-        let decoded = try JSONDecoder().decode(ServerCommand.self, from: Data(ServerStateMachine.encode(command)))
-        #expect(decoded == command)
+        let bytes = ServerStateMachine.encode(command)
+        #expect(bytes.first != UInt8(ascii: "{"))
+        #expect(try ServerStateMachine.decode(bytes) == command)
+    }
+
+    /// Entries written as JSON, before the Packed form, still read.
+    @Test func aJSONEntryFromBeforeThePackedFormReads() throws {
+        let command = ServerCommand.registerJob(.init(spec: Self.spec, evaluationID: "e1", idempotencyKey: "k", at: Timestamp(seconds: 7)))
+        #expect(try ServerStateMachine.decode(Array(JSONEncoder().encode(command))) == command)
+    }
+
+    /// A snapshot's state reads back whole, and one written as JSON before still restores.
+    @Test func snapshotsRestoreInBothForms() throws {
+        let machine = ServerStateMachine()
+        let register = ServerCommand.registerJob(.init(spec: Self.spec, evaluationID: "e1", at: Timestamp(seconds: 7)))
+        _ = machine.apply(Entry(term: 1, index: 1, data: ServerStateMachine.encode(register)))
+        let packed = machine.snapshot()()
+        let json = Array(try JSONEncoder().encode(machine.snapshotOfState.image))
+        for data in [packed, json] {
+            let restored = ServerStateMachine()
+            try restored.restore(data)
+            #expect(restored.snapshotOfState.job(Self.spec.key)?.spec == Self.spec)
+            #expect(restored.snapshotOfState.appliedIndex == 1)
+        }
     }
 
     /// Entries written before the specification travelled as JSON text carry it as an object.

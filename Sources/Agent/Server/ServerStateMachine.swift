@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import RaftCore
 import Synchronization
 
@@ -22,16 +23,29 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
     /// The state as of the latest applied entry.
     public var snapshotOfState: ServerState { state.withLock { $0 } }
 
+    // Entries and snapshots are written in the Packed binary form. Those
+    // written before it are JSON, which always begins with "{": they are
+    // still read.
+
     public static func encode(_ command: ServerCommand) -> [UInt8] {
-        // Encoding a value of these types cannot fail: none throws in `encode(to:)`
-        // other than through a custom encoder, and JSONEncoder accepts them all.
-        (try? Array(JSONEncoder().encode(command))) ?? []
+        // Encoding a value of these types cannot fail: none throws in `encode(to:)`,
+        // and their containers nest as Packed requires.
+        (try? Packed.encode(command)) ?? []
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> ServerCommand {
+        try decodeStored(ServerCommand.self, from: bytes)
+    }
+
+    private static func decodeStored<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        if bytes.first == UInt8(ascii: "{") { return try JSONDecoder().decode(type, from: Data(bytes)) }
+        return try Packed.decode(type, from: bytes)
     }
 
     public func apply(_ entry: Entry) -> CommandOutcome {
         let command: ServerCommand
         do {
-            command = try JSONDecoder().decode(ServerCommand.self, from: Data(entry.data))
+            command = try Self.decode(entry.data)
         } catch {
             state.withLock { $0.skip(at: entry.index) }
             return .undecodable("entry \(entry.index) is not a command this server understands: \(error)")
@@ -62,11 +76,11 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
 
     public func snapshot() -> @Sendable () -> [UInt8] {
         let captured = state.withLock { $0 }
-        return { (try? Array(JSONEncoder().encode(captured.image))) ?? [] }
+        return { (try? Packed.encode(captured.image)) ?? [] }
     }
 
     public func restore(_ data: [UInt8]) throws {
-        let image = try JSONDecoder().decode(ServerState.Image.self, from: Data(data))
+        let image = try Self.decodeStored(ServerState.Image.self, from: data)
         state.withLock { $0 = ServerState(image: image) }
     }
 }
