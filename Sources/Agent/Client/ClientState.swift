@@ -8,7 +8,8 @@ import Storage
 ///
 /// Keys: `node/id`; `alloc/<id>` → ``LocalAllocation``; `status/<seq>` → a
 /// buffered ``ClientAllocationUpdate``, with `seq` a big-endian counter so a
-/// prefix scan returns them in the order they were observed.
+/// prefix scan returns them in the order they were observed. Values are
+/// Packed (JSON from before it still reads).
 final class ClientState: Sendable {
     let store: any KeyValueStore
 
@@ -32,7 +33,7 @@ final class ClientState: Sendable {
     }
 
     func allocations() throws -> [LocalAllocation] {
-        try store.scan(prefix: Array("alloc/".utf8)).compactMap { try? JSONDecoder().decode(LocalAllocation.self, from: Data($0.value)) }
+        try store.scan(prefix: Array("alloc/".utf8)).compactMap { try? Packed.decode(LocalAllocation.self, fromPackedOrJSON: $0.value) }
     }
 
     static func key(_ id: AllocationID) -> [UInt8] { Array("alloc/\(id.rawValue)".utf8) }
@@ -45,12 +46,12 @@ final class ClientState: Sendable {
                after sequence: inout UInt64) throws -> [(UInt64, ClientAllocationUpdate)] {
         var batch = KeyValueBatch()
         for allocation in allocations {
-            batch.put(Self.key(allocation.allocation.id), Array(try JSONEncoder().encode(allocation)))
+            batch.put(Self.key(allocation.allocation.id), try Packed.encode(allocation))
         }
         var sequenced: [(UInt64, ClientAllocationUpdate)] = []
         for update in updates {
             sequence += 1
-            batch.put(Self.statusKey(sequence), Array(try JSONEncoder().encode(update)))
+            batch.put(Self.statusKey(sequence), try Packed.encode(update))
             sequenced.append((sequence, update))
         }
         try store.write(batch)
@@ -62,7 +63,7 @@ final class ClientState: Sendable {
     /// queue of deleted keys gets slower with every delete).
     func buffered() throws -> [(UInt64, ClientAllocationUpdate)] {
         try store.scan(prefix: Array("status/".utf8)).compactMap { pair in
-            guard let update = try? JSONDecoder().decode(ClientAllocationUpdate.self, from: Data(pair.value)) else { return nil }
+            guard let update = try? Packed.decode(ClientAllocationUpdate.self, fromPackedOrJSON: pair.value) else { return nil }
             let sequence = pair.key.dropFirst("status/".utf8.count).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             return (sequence, update)
         }

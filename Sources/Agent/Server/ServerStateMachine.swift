@@ -23,9 +23,8 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
     /// The state as of the latest applied entry.
     public var snapshotOfState: ServerState { state.withLock { $0 } }
 
-    // Entries and snapshots are written in the Packed binary form. Those
-    // written before it are JSON, which always begins with "{": they are
-    // still read.
+    // Entries and snapshots are written in the Packed binary form; those
+    // written as JSON before it are still read.
 
     public static func encode(_ command: ServerCommand) -> [UInt8] {
         // Encoding a value of these types cannot fail: none throws in `encode(to:)`,
@@ -34,12 +33,7 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> ServerCommand {
-        try decodeStored(ServerCommand.self, from: bytes)
-    }
-
-    private static func decodeStored<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        if bytes.first == UInt8(ascii: "{") { return try JSONDecoder().decode(type, from: Data(bytes)) }
-        return try Packed.decode(type, from: bytes)
+        try Packed.decode(ServerCommand.self, fromPackedOrJSON: bytes)
     }
 
     public func apply(_ entry: Entry) -> CommandOutcome {
@@ -80,7 +74,7 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
     }
 
     public func restore(_ data: [UInt8]) throws {
-        let image = try Self.decodeStored(ServerState.Image.self, from: data)
+        let image = try Packed.decode(ServerState.Image.self, fromPackedOrJSON: data)
         state.withLock { $0 = ServerState(image: image) }
     }
 }

@@ -41,6 +41,15 @@ public enum Packed {
     }
 }
 
+extension Packed {
+    /// Whether `bytes` begin as Packed bytes do. JSON's first byte (`{`,
+    /// `[`, `"`, a digit or a letter) is never a Packed tag, so a reader can
+    /// tell the two apart where an earlier version wrote JSON.
+    public static func isPacked(_ bytes: [UInt8]) -> Bool {
+        bytes.first.map { $0 <= PackedTag.map.rawValue } ?? false
+    }
+}
+
 enum PackedTag: UInt8 {
     case null = 0, `false`, `true`, int, uint, double, float, string, list, map
 }

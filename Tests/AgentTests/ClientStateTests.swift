@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import Model
+import Storage
+@testable import Agent
+
+/// A client's local state: what it wrote reads back, and what a version
+/// before the Packed form wrote as JSON still reads after an upgrade.
+@Suite struct ClientStateTests {
+    static let job = Job(spec: JobSpec(id: "web", groups: [GroupSpec(name: "g", tasks: [TaskSpec(name: "t", driver: "exec")])]), version: 2)
+    static let allocation = Allocation(id: "a1", jobID: "web", jobVersion: 2, group: "g", nodeID: "n1",
+                                        resources: AllocatedResources(cpu: 100, memoryMB: 64), createdAt: Timestamp(seconds: 5))
+
+    @Test func allocationsAndBufferedUpdatesReadBackInOrder() throws {
+        let state = ClientState(store: InMemoryKeyValueStore())
+        var sequence: UInt64 = 0
+        let local = ClientState.LocalAllocation(allocation: Self.allocation, job: Self.job, checkpoint: nil, status: .running)
+        let updates = (1...3).map { ClientAllocationUpdate(allocationID: "a1", clientStatus: .running, observedAt: Timestamp(seconds: $0)) }
+        try state.write([local], buffering: updates, after: &sequence)
+        #expect(try state.allocations().map(\.allocation) == [Self.allocation])
+        #expect(try state.buffered().map(\.0) == [1, 2, 3])
+        #expect(try state.buffered().map(\.1) == updates)
+    }
+
+    @Test func stateWrittenAsJSONBeforeThePackedFormStillReads() throws {
+        let store = InMemoryKeyValueStore()
+        let local = ClientState.LocalAllocation(allocation: Self.allocation, job: Self.job, checkpoint: nil, status: .running)
+        let update = ClientAllocationUpdate(allocationID: "a1", clientStatus: .complete, observedAt: Timestamp(seconds: 9))
+        var batch = KeyValueBatch()
+        batch.put(ClientState.key("a1"), Array(try JSONEncoder().encode(local)))
+        batch.put(ClientState.statusKey(7), Array(try JSONEncoder().encode(update)))
+        try store.write(batch)
+        let state = ClientState(store: store)
+        #expect(try state.allocations().map(\.job) == [Self.job])
+        #expect(try state.buffered().map(\.1) == [update])
+        #expect(try state.buffered().map(\.0) == [7])
+    }
+}
