@@ -28,10 +28,16 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
         (try? Array(JSONEncoder().encode(command))) ?? []
     }
 
+    /// The command `encode` wrote; throws when `bytes` are not one (written by
+    /// a newer version, or damaged).
+    public static func decode(_ bytes: [UInt8]) throws -> ServerCommand {
+        try JSONDecoder().decode(ServerCommand.self, from: Data(bytes))
+    }
+
     public func apply(_ entry: Entry) -> CommandOutcome {
         let command: ServerCommand
         do {
-            command = try JSONDecoder().decode(ServerCommand.self, from: Data(entry.data))
+            command = try Self.decode(entry.data)
         } catch {
             state.withLock { $0.skip(at: entry.index) }
             return .undecodable("entry \(entry.index) is not a command this server understands: \(error)")

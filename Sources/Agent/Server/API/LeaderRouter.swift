@@ -80,6 +80,8 @@ extension ControlPlaneError {
             RPCError(code: .invalidArgument, message: text)
         case .notFound(let text):
             RPCError(code: .notFound, message: text)
+        case .failedPrecondition(let text):
+            RPCError(code: .failedPrecondition, message: text)
         case .unavailable(let text):
             RPCError(code: .unavailable, message: text)
         }
