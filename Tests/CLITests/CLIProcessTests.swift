@@ -224,6 +224,19 @@ import Testing
         }
     }
 
+    @Test func operatorRaftLogPrintsTheServersLogAsJSON() async throws {
+        try await withServer { server in
+            let env = ["CARAVAN_ADDR": server.address]
+            _ = try await caravan(["job", "run", "--detach", exampleJob("batch-hello.yaml")], environment: env)
+            let log = try await caravan(["operator", "raft", "log", "--json", "--limit", "50"], environment: env)
+            #expect(log.status == 0, "\(log)")
+            let object = try #require(try log.json() as? [String: Any], "\(log)")
+            let entries = try #require(object["entries"] as? [[String: Any]], "\(log)")
+            #expect((object["last_index"] as? Int ?? 0) >= entries.count, "\(log)")
+            #expect(entries.contains { ($0["summary"] as? String)?.contains("register job default/hello") == true }, "\(log)")
+        }
+    }
+
     @Test func runSubmitsAOneOffJobAndStopsItWhenItCannotBePlaced() async throws {
         try await withServer { server in
             let env = ["CARAVAN_ADDR": server.address]

@@ -126,6 +126,34 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         )
     }
 
+    /// A stretch of this replica's stored log, with the bounds it lies in.
+    public struct LogWindow: Sendable, Equatable {
+        /// Contiguous, in index order.
+        public var entries: [Entry]
+        /// The first index still stored: older entries were compacted into the snapshot.
+        public var firstIndex: UInt64
+        public var lastIndex: UInt64
+        public var commitIndex: UInt64
+    }
+
+    /// Up to `limit` entries of this replica's stored log starting at `from`
+    /// (the first retained index when `from` lies before it); `from == 0`
+    /// means the last `limit` entries. Read here, on the driver's thread, so
+    /// no compaction runs between reading the bounds and the entries.
+    public func storedLog(from: UInt64, limit: Int) throws -> LogWindow {
+        do throws(RaftStorageError) {
+            let first = try persistence.firstIndex()
+            let last = try persistence.lastIndex()
+            let count = UInt64(max(0, limit))
+            let start = from == 0 ? max(first, last >= count ? last - count + 1 : 0) : max(from, first)
+            let end = min(last, start &+ count &- 1)
+            let entries = count == 0 || start > end ? [] : try persistence.entries(from: start, to: end + 1, maxBytes: .max)
+            return LogWindow(entries: entries, firstIndex: first, lastIndex: last, commitIndex: raft.commitIndex)
+        } catch {
+            throw RaftDriverError.storageFailed("the log could not be read: \(error)")
+        }
+    }
+
     // MARK: Inputs
 
     /// Advances logical time; call every tick interval.

@@ -11,6 +11,8 @@ public enum ControlPlaneError: Error, Sendable, Equatable, CustomStringConvertib
     /// The request is invalid; the text names every problem.
     case invalidArgument(String)
     case notFound(String)
+    /// The request is valid but the cluster's state does not allow it; the text says why.
+    case failedPrecondition(String)
     /// The write was not applied (a change of leader dropped it, or storage failed).
     case unavailable(String)
 
@@ -21,6 +23,7 @@ public enum ControlPlaneError: Error, Sendable, Equatable, CustomStringConvertib
         case .overloaded(let ms): "the server is overloaded; retry after \(ms) ms"
         case .invalidArgument(let text): text
         case .notFound(let text): text
+        case .failedPrecondition(let text): text
         case .unavailable(let text): text
         }
     }

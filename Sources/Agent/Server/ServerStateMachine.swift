@@ -36,6 +36,12 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
         try Packed.decode(ServerCommand.self, fromPackedOrJSON: bytes)
     }
 
+    /// The command `encode` wrote; throws when `bytes` are not one (written by
+    /// a newer version, or damaged).
+    public static func decode(_ bytes: [UInt8]) throws -> ServerCommand {
+        try JSONDecoder().decode(ServerCommand.self, from: Data(bytes))
+    }
+
     public func apply(_ entry: Entry) -> CommandOutcome {
         let command: ServerCommand
         do {

@@ -39,7 +39,10 @@ struct OperatorCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "raft",
             abstract: "Inspect and change the servers' Raft group. Needs a CLI certificate under mutual TLS.",
-            subcommands: [RaftListPeersCommand.self, RaftRemovePeerCommand.self, RaftTransferLeaderCommand.self]
+            subcommands: [
+                RaftListPeersCommand.self, RaftRemovePeerCommand.self, RaftTransferLeaderCommand.self,
+                RaftDrainServerCommand.self, RaftLogCommand.self,
+            ]
         )
     }
 }
@@ -167,5 +170,86 @@ struct RaftTransferLeaderCommand: ClusterCommand {
         } else {
             Console.out("Leadership transferred to \(leader)")
         }
+    }
+}
+
+/// `caravan operator raft drain-server`.
+struct RaftDrainServerCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain-server",
+        abstract: "Prepare a server for maintenance: make it a learner that no longer counts toward quorum.",
+        discussion: """
+            A leading server first hands its leadership to another voter. The drained server keeps \
+            receiving the log; --disable makes it a voter again. Draining the only voter is refused.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The server's Raft ID, as list-peers shows it.", valueName: "id"))
+    var id: UInt64
+    @Flag(help: "Undrain: make the server a voter again.")
+    var disable = false
+
+    func execute(_ context: CLIContext) async throws {
+        var request = Caravan_Api_V1_DrainServerRequest()
+        request.id = id
+        request.disable = disable
+        let response = try await context.connection.operatorControls.drainServer(request)
+        if context.json {
+            Console.json(.object([
+                "id": .int(id), "voter": .bool(response.voter), "leader_id": .int(response.leaderID), "index": .int(response.meta.index),
+            ]))
+        } else if disable {
+            Console.out("Server \(id) is a voter again (index \(response.meta.index))")
+        } else {
+            Console.out("Server \(id) is drained: a learner, not counted toward quorum; server \(response.leaderID) leads (index \(response.meta.index))")
+        }
+    }
+}
+
+/// `caravan operator raft log`.
+struct RaftLogCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Show the Raft log of the server addressed (each server answers with its own log).",
+        discussion: "Entries before the first index were compacted into the server's latest snapshot."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The first index to show; without it, the last --limit entries.", valueName: "index"))
+    var from: UInt64?
+    @Option(help: ArgumentHelp("At most this many entries (the server caps it at 1000).", valueName: "n"))
+    var limit: UInt32 = 100
+
+    func validate() throws {
+        guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func execute(_ context: CLIContext) async throws {
+        var request = Caravan_Api_V1_ReadRaftLogRequest()
+        request.fromIndex = from ?? 0
+        request.limit = limit
+        let log = try await context.connection.operatorControls.readRaftLog(request)
+        if context.json {
+            Console.json(.object([
+                "server_id": .int(log.serverID), "first_index": .int(log.firstIndex),
+                "last_index": .int(log.lastIndex), "commit_index": .int(log.commitIndex),
+                "entries": .array(log.entries.map { e in
+                    .object([
+                        "index": .int(e.index), "term": .int(e.term), "kind": .string(e.kind),
+                        "size": .int(e.size), "summary": .string(e.summary),
+                    ])
+                }),
+            ]))
+            return
+        }
+        Console.out("Server \(log.serverID): first index \(log.firstIndex), last index \(log.lastIndex), commit index \(log.commitIndex)")
+        var table = Table("Index", "Term", "Kind", "Size", "Summary")
+        for e in log.entries {
+            table.add(String(e.index), String(e.term), e.kind, String(e.size), e.summary)
+        }
+        Console.out(table.render())
     }
 }

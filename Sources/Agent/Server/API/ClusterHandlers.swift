@@ -126,24 +126,98 @@ struct OperatorHandler: Caravan_Api_V1_Operator.SimpleServiceProtocol {
         _ = try authorizer.authorize(context)
         return try await router.write({ () throws(ControlPlaneError) in
             let before = try await plane.leaderStatus()
-            var seen = await plane.driver.leadership(after: -1)?.version ?? 0
-            do {
-                try await plane.driver.transferLeadership(to: request.targetID == 0 ? nil : request.targetID)
-            } catch {
-                throw ControlPlane.translate(error)
-            }
-            // RaftCore aborts a transfer after an election timeout, and the
-            // leadership then changes back or on; either way this returns.
-            while let (now, version) = await plane.driver.leadership(after: seen) {
-                seen = version
-                if now.leader != 0 && now.term > before.term || now.leader != before.id && now.leader != 0 {
-                    var response = Caravan_Api_V1_TransferLeadershipResponse()
-                    response.newLeaderID = now.leader
-                    return response
-                }
-            }
-            throw .unavailable("the server stopped during the transfer")
+            var response = Caravan_Api_V1_TransferLeadershipResponse()
+            response.newLeaderID = try await handOverLeadership(from: before, to: request.targetID == 0 ? nil : request.targetID)
+            return response
         }, forward: { try await $0.operatorControls.transferLeadership(request) })
+    }
+
+    func drainServer(request: Caravan_Api_V1_DrainServerRequest, context: ServerContext) async throws -> Caravan_Api_V1_DrainServerResponse {
+        _ = try authorizer.authorize(context)
+        return try await router.write({ () throws(ControlPlaneError) in
+            let id = request.id
+            _ = try await plane.leaderStatus()
+            // A new leader takes no membership change before it has committed
+            // an entry of its term: the barrier waits for that (and for the
+            // latest configuration to commit) so the change is not refused.
+            _ = try await plane.read(stale: false)
+            let status = try await plane.leaderStatus()
+            guard status.voters.contains(id) || status.learners.contains(id) else {
+                throw .notFound("server \(id) is not a member of the Raft group; members: \((status.voters + status.learners).sorted().map(String.init).joined(separator: ", "))")
+            }
+            let wanted: ConfChange.ChangeType = request.disable ? .addVoter : .addLearner
+            let done = request.disable ? status.voters.contains(id) : status.learners.contains(id)
+            if !done {
+                if !request.disable && status.voters == [id] {
+                    throw .failedPrecondition("server \(id) is the only voter: without its vote no server could elect a leader or commit a write; add or undrain another voter first")
+                }
+                if !request.disable && id == status.id {
+                    // Hand leadership away first, so that the demotion is proposed by a
+                    // leader that stays; the new leader then demotes this server.
+                    let next = try await handOverLeadership(from: status, to: nil)
+                    guard next != id else {
+                        throw .unavailable("server \(id) could not hand its leadership to another voter; retry the drain")
+                    }
+                    throw .notLeader(leader: next)
+                }
+                try await changeMembership(ConfChange(wanted, id))
+            }
+            let after = await plane.driver.status
+            var response = Caravan_Api_V1_DrainServerResponse()
+            response.meta.index = after.appliedIndex
+            response.leaderID = after.leader
+            response.voter = after.voters.contains(id)
+            return response
+        }, forward: { try await $0.operatorControls.drainServer(request) })
+    }
+
+    func readRaftLog(request: Caravan_Api_V1_ReadRaftLogRequest, context: ServerContext) async throws -> Caravan_Api_V1_ReadRaftLogResponse {
+        _ = try authorizer.authorize(context)
+        let limit = request.limit == 0 ? 100 : min(Int(request.limit), 1000)
+        let window: RaftDriver<ServerStateMachine>.LogWindow
+        do {
+            window = try await plane.driver.storedLog(from: request.fromIndex, limit: limit)
+        } catch {
+            throw ControlPlane.translate(error).rpcError
+        }
+        var response = Caravan_Api_V1_ReadRaftLogResponse()
+        response.firstIndex = window.firstIndex
+        response.lastIndex = window.lastIndex
+        response.commitIndex = window.commitIndex
+        response.serverID = members.localID
+        response.entries = window.entries.map { entry in
+            var wire = Caravan_Api_V1_RaftLogEntry()
+            wire.index = entry.index
+            wire.term = entry.term
+            wire.kind = entry.kind == .confChange ? "conf-change" : "normal"
+            wire.size = UInt64(entry.data.count)
+            wire.summary = ServerCommand.summary(of: entry)
+            return wire
+        }
+        return response
+    }
+
+    /// Starts handing this server's leadership (as `before` saw it) to
+    /// `target`, or to the most up-to-date other voter, and waits until
+    /// another server leads or a later term began; returns who leads then.
+    private func handOverLeadership(
+        from before: RaftDriver<ServerStateMachine>.Status, to target: UInt64?
+    ) async throws(ControlPlaneError) -> UInt64 {
+        var seen = await plane.driver.leadership(after: -1)?.version ?? 0
+        do {
+            try await plane.driver.transferLeadership(to: target)
+        } catch {
+            throw ControlPlane.translate(error)
+        }
+        // RaftCore aborts a transfer after an election timeout, and the
+        // leadership then changes back or on; either way this returns.
+        while let (now, version) = await plane.driver.leadership(after: seen) {
+            seen = version
+            if now.leader != 0 && now.term > before.term || now.leader != before.id && now.leader != 0 {
+                return now.leader
+            }
+        }
+        throw .unavailable("the server stopped during the transfer")
     }
 
     private func changeMembership(_ change: ConfChange) async throws(ControlPlaneError) {

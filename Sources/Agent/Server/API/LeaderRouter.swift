@@ -30,10 +30,24 @@ final class LeaderRouter: Sendable {
             guard let address = addresses(leader) else {
                 throw RPCError(code: .unavailable, message: "the leader is server \(leader), whose address this server does not know; retry against another server")
             }
-            return try await forward(try connection(to: address))
+            do {
+                return try await forward(try connection(to: address))
+            } catch let refused as RPCError {
+                throw Self.passedOn(refused)
+            }
         } catch {
             throw error.rpcError
         }
+    }
+
+    /// The leader's refusal as this server's own: its code, message and retry
+    /// hint. Its other metadata are the leader's trailers (`grpc-status`,
+    /// `content-type`, ...); sent on as this server's, they malform the
+    /// response and the caller sees only a reset stream.
+    private static func passedOn(_ error: RPCError) -> RPCError {
+        var metadata = Metadata()
+        for hint in error.metadata[stringValues: "retry-after-ms"] { metadata.addString(hint, forKey: "retry-after-ms") }
+        return RPCError(code: error.code, message: error.message, metadata: metadata)
     }
 
     private func connection(to address: PeerAddress) throws -> ClusterConnection {
@@ -66,6 +80,8 @@ extension ControlPlaneError {
             RPCError(code: .invalidArgument, message: text)
         case .notFound(let text):
             RPCError(code: .notFound, message: text)
+        case .failedPrecondition(let text):
+            RPCError(code: .failedPrecondition, message: text)
         case .unavailable(let text):
             RPCError(code: .unavailable, message: text)
         }

@@ -783,12 +783,40 @@ public enum Caravan_Api_V1_Operator: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "DrainServer" metadata.
+        public enum DrainServer: Sendable {
+            /// Request type for "DrainServer".
+            public typealias Input = Caravan_Api_V1_DrainServerRequest
+            /// Response type for "DrainServer".
+            public typealias Output = Caravan_Api_V1_DrainServerResponse
+            /// Descriptor for "DrainServer".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "caravan.api.v1.Operator"),
+                method: "DrainServer",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReadRaftLog" metadata.
+        public enum ReadRaftLog: Sendable {
+            /// Request type for "ReadRaftLog".
+            public typealias Input = Caravan_Api_V1_ReadRaftLogRequest
+            /// Response type for "ReadRaftLog".
+            public typealias Output = Caravan_Api_V1_ReadRaftLogResponse
+            /// Descriptor for "ReadRaftLog".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "caravan.api.v1.Operator"),
+                method: "ReadRaftLog",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "caravan.api.v1.Operator" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ListRaftPeers.descriptor,
             AddRaftPeer.descriptor,
             RemoveRaftPeer.descriptor,
-            TransferLeadership.descriptor
+            TransferLeadership.descriptor,
+            DrainServer.descriptor,
+            ReadRaftLog.descriptor
         ]
     }
 }
@@ -874,6 +902,47 @@ extension Caravan_Api_V1_Operator {
             request: GRPCCore.StreamingServerRequest<Caravan_Api_V1_TransferLeadershipRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Api_V1_TransferLeadershipResponse>
+
+        /// Handle the "DrainServer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Prepares a server for maintenance: hands leadership away from it if it
+        /// > leads, then demotes it to a learner, so quorum no longer counts it while it
+        /// > keeps receiving the log. `disable` promotes it back to voter. Idempotent;
+        /// > refused (FAILED_PRECONDITION) when the server is the last voter. Any server
+        /// > accepts it and forwards it to the leader.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Caravan_Api_V1_DrainServerRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Caravan_Api_V1_DrainServerResponse` messages.
+        func drainServer(
+            request: GRPCCore.StreamingServerRequest<Caravan_Api_V1_DrainServerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Api_V1_DrainServerResponse>
+
+        /// Handle the "ReadRaftLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The answering server's own Raft log, served locally (not forwarded to the
+        /// > leader): ask each server for its own.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Caravan_Api_V1_ReadRaftLogRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Caravan_Api_V1_ReadRaftLogResponse` messages.
+        func readRaftLog(
+            request: GRPCCore.StreamingServerRequest<Caravan_Api_V1_ReadRaftLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Api_V1_ReadRaftLogResponse>
     }
 
     /// Service protocol for the "caravan.api.v1.Operator" service.
@@ -943,6 +1012,47 @@ extension Caravan_Api_V1_Operator {
             request: GRPCCore.ServerRequest<Caravan_Api_V1_TransferLeadershipRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Caravan_Api_V1_TransferLeadershipResponse>
+
+        /// Handle the "DrainServer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Prepares a server for maintenance: hands leadership away from it if it
+        /// > leads, then demotes it to a learner, so quorum no longer counts it while it
+        /// > keeps receiving the log. `disable` promotes it back to voter. Idempotent;
+        /// > refused (FAILED_PRECONDITION) when the server is the last voter. Any server
+        /// > accepts it and forwards it to the leader.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Caravan_Api_V1_DrainServerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Caravan_Api_V1_DrainServerResponse` message.
+        func drainServer(
+            request: GRPCCore.ServerRequest<Caravan_Api_V1_DrainServerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Caravan_Api_V1_DrainServerResponse>
+
+        /// Handle the "ReadRaftLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The answering server's own Raft log, served locally (not forwarded to the
+        /// > leader): ask each server for its own.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Caravan_Api_V1_ReadRaftLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Caravan_Api_V1_ReadRaftLogResponse` message.
+        func readRaftLog(
+            request: GRPCCore.ServerRequest<Caravan_Api_V1_ReadRaftLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Caravan_Api_V1_ReadRaftLogResponse>
     }
 
     /// Simple service protocol for the "caravan.api.v1.Operator" service.
@@ -1010,6 +1120,47 @@ extension Caravan_Api_V1_Operator {
             request: Caravan_Api_V1_TransferLeadershipRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Caravan_Api_V1_TransferLeadershipResponse
+
+        /// Handle the "DrainServer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Prepares a server for maintenance: hands leadership away from it if it
+        /// > leads, then demotes it to a learner, so quorum no longer counts it while it
+        /// > keeps receiving the log. `disable` promotes it back to voter. Idempotent;
+        /// > refused (FAILED_PRECONDITION) when the server is the last voter. Any server
+        /// > accepts it and forwards it to the leader.
+        ///
+        /// - Parameters:
+        ///   - request: A `Caravan_Api_V1_DrainServerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Caravan_Api_V1_DrainServerResponse` to respond with.
+        func drainServer(
+            request: Caravan_Api_V1_DrainServerRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Caravan_Api_V1_DrainServerResponse
+
+        /// Handle the "ReadRaftLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The answering server's own Raft log, served locally (not forwarded to the
+        /// > leader): ask each server for its own.
+        ///
+        /// - Parameters:
+        ///   - request: A `Caravan_Api_V1_ReadRaftLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Caravan_Api_V1_ReadRaftLogResponse` to respond with.
+        func readRaftLog(
+            request: Caravan_Api_V1_ReadRaftLogRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Caravan_Api_V1_ReadRaftLogResponse
     }
 }
 
@@ -1061,6 +1212,28 @@ extension Caravan_Api_V1_Operator.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Caravan_Api_V1_Operator.Method.DrainServer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Api_V1_DrainServerRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Api_V1_DrainServerResponse>(),
+            handler: { request, context in
+                try await self.drainServer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Caravan_Api_V1_Operator.Method.ReadRaftLog.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Api_V1_ReadRaftLogRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Api_V1_ReadRaftLogResponse>(),
+            handler: { request, context in
+                try await self.readRaftLog(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1105,6 +1278,28 @@ extension Caravan_Api_V1_Operator.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Api_V1_TransferLeadershipResponse> {
         let response = try await self.transferLeadership(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func drainServer(
+        request: GRPCCore.StreamingServerRequest<Caravan_Api_V1_DrainServerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Api_V1_DrainServerResponse> {
+        let response = try await self.drainServer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func readRaftLog(
+        request: GRPCCore.StreamingServerRequest<Caravan_Api_V1_ReadRaftLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Api_V1_ReadRaftLogResponse> {
+        let response = try await self.readRaftLog(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1160,6 +1355,32 @@ extension Caravan_Api_V1_Operator.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Caravan_Api_V1_TransferLeadershipResponse> {
         return GRPCCore.ServerResponse<Caravan_Api_V1_TransferLeadershipResponse>(
             message: try await self.transferLeadership(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func drainServer(
+        request: GRPCCore.ServerRequest<Caravan_Api_V1_DrainServerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Caravan_Api_V1_DrainServerResponse> {
+        return GRPCCore.ServerResponse<Caravan_Api_V1_DrainServerResponse>(
+            message: try await self.drainServer(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func readRaftLog(
+        request: GRPCCore.ServerRequest<Caravan_Api_V1_ReadRaftLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Caravan_Api_V1_ReadRaftLogResponse> {
+        return GRPCCore.ServerResponse<Caravan_Api_V1_ReadRaftLogResponse>(
+            message: try await self.readRaftLog(
                 request: request.message,
                 context: context
             ),
@@ -1255,6 +1476,57 @@ extension Caravan_Api_V1_Operator {
             deserializer: some GRPCCore.MessageDeserializer<Caravan_Api_V1_TransferLeadershipResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_TransferLeadershipResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DrainServer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Prepares a server for maintenance: hands leadership away from it if it
+        /// > leads, then demotes it to a learner, so quorum no longer counts it while it
+        /// > keeps receiving the log. `disable` promotes it back to voter. Idempotent;
+        /// > refused (FAILED_PRECONDITION) when the server is the last voter. Any server
+        /// > accepts it and forwards it to the leader.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Caravan_Api_V1_DrainServerRequest` message.
+        ///   - serializer: A serializer for `Caravan_Api_V1_DrainServerRequest` messages.
+        ///   - deserializer: A deserializer for `Caravan_Api_V1_DrainServerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func drainServer<Result>(
+            request: GRPCCore.ClientRequest<Caravan_Api_V1_DrainServerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Caravan_Api_V1_DrainServerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Caravan_Api_V1_DrainServerResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_DrainServerResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReadRaftLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The answering server's own Raft log, served locally (not forwarded to the
+        /// > leader): ask each server for its own.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Caravan_Api_V1_ReadRaftLogRequest` message.
+        ///   - serializer: A serializer for `Caravan_Api_V1_ReadRaftLogRequest` messages.
+        ///   - deserializer: A deserializer for `Caravan_Api_V1_ReadRaftLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func readRaftLog<Result>(
+            request: GRPCCore.ClientRequest<Caravan_Api_V1_ReadRaftLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Caravan_Api_V1_ReadRaftLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Caravan_Api_V1_ReadRaftLogResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_ReadRaftLogResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1397,6 +1669,79 @@ extension Caravan_Api_V1_Operator {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "DrainServer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Prepares a server for maintenance: hands leadership away from it if it
+        /// > leads, then demotes it to a learner, so quorum no longer counts it while it
+        /// > keeps receiving the log. `disable` promotes it back to voter. Idempotent;
+        /// > refused (FAILED_PRECONDITION) when the server is the last voter. Any server
+        /// > accepts it and forwards it to the leader.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Caravan_Api_V1_DrainServerRequest` message.
+        ///   - serializer: A serializer for `Caravan_Api_V1_DrainServerRequest` messages.
+        ///   - deserializer: A deserializer for `Caravan_Api_V1_DrainServerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func drainServer<Result>(
+            request: GRPCCore.ClientRequest<Caravan_Api_V1_DrainServerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Caravan_Api_V1_DrainServerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Caravan_Api_V1_DrainServerResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_DrainServerResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Caravan_Api_V1_Operator.Method.DrainServer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReadRaftLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The answering server's own Raft log, served locally (not forwarded to the
+        /// > leader): ask each server for its own.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Caravan_Api_V1_ReadRaftLogRequest` message.
+        ///   - serializer: A serializer for `Caravan_Api_V1_ReadRaftLogRequest` messages.
+        ///   - deserializer: A deserializer for `Caravan_Api_V1_ReadRaftLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func readRaftLog<Result>(
+            request: GRPCCore.ClientRequest<Caravan_Api_V1_ReadRaftLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Caravan_Api_V1_ReadRaftLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Caravan_Api_V1_ReadRaftLogResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_ReadRaftLogResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Caravan_Api_V1_Operator.Method.ReadRaftLog.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1498,6 +1843,69 @@ extension Caravan_Api_V1_Operator.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Api_V1_TransferLeadershipRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Api_V1_TransferLeadershipResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DrainServer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Prepares a server for maintenance: hands leadership away from it if it
+    /// > leads, then demotes it to a learner, so quorum no longer counts it while it
+    /// > keeps receiving the log. `disable` promotes it back to voter. Idempotent;
+    /// > refused (FAILED_PRECONDITION) when the server is the last voter. Any server
+    /// > accepts it and forwards it to the leader.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Caravan_Api_V1_DrainServerRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func drainServer<Result>(
+        request: GRPCCore.ClientRequest<Caravan_Api_V1_DrainServerRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_DrainServerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.drainServer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Api_V1_DrainServerRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Api_V1_DrainServerResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReadRaftLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The answering server's own Raft log, served locally (not forwarded to the
+    /// > leader): ask each server for its own.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Caravan_Api_V1_ReadRaftLogRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func readRaftLog<Result>(
+        request: GRPCCore.ClientRequest<Caravan_Api_V1_ReadRaftLogRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_ReadRaftLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.readRaftLog(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Api_V1_ReadRaftLogRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Api_V1_ReadRaftLogResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1617,6 +2025,77 @@ extension Caravan_Api_V1_Operator.ClientProtocol {
             metadata: metadata
         )
         return try await self.transferLeadership(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DrainServer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Prepares a server for maintenance: hands leadership away from it if it
+    /// > leads, then demotes it to a learner, so quorum no longer counts it while it
+    /// > keeps receiving the log. `disable` promotes it back to voter. Idempotent;
+    /// > refused (FAILED_PRECONDITION) when the server is the last voter. Any server
+    /// > accepts it and forwards it to the leader.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func drainServer<Result>(
+        _ message: Caravan_Api_V1_DrainServerRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_DrainServerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Caravan_Api_V1_DrainServerRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.drainServer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReadRaftLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The answering server's own Raft log, served locally (not forwarded to the
+    /// > leader): ask each server for its own.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func readRaftLog<Result>(
+        _ message: Caravan_Api_V1_ReadRaftLogRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Api_V1_ReadRaftLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Caravan_Api_V1_ReadRaftLogRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.readRaftLog(
             request: request,
             options: options,
             onResponse: handleResponse
