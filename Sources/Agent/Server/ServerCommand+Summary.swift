@@ -1,4 +1,3 @@
-import Foundation
 import Model
 import RaftCore
 
@@ -83,7 +82,7 @@ extension ConfChange {
     /// "add voter 4 (s4 127.0.0.1:7650)"; a change without a description (a
     /// drain or an undrain of a member) reads "make 4 a learner".
     var summary: String {
-        let member = try? JSONDecoder().decode(MemberDescription.self, from: Data(context))
+        let member = ServerStateMachine.member(fromContext: context)
         let who = member.map { " (\($0.name) \($0.address))" } ?? ""
         switch type {
         case .addVoter: return member == nil ? "make \(nodeID) a voter" : "add voter \(nodeID)\(who)"

@@ -32,14 +32,10 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
         (try? Packed.encode(command)) ?? []
     }
 
-    public static func decode(_ bytes: [UInt8]) throws -> ServerCommand {
-        try Packed.decode(ServerCommand.self, fromPackedOrJSON: bytes)
-    }
-
     /// The command `encode` wrote; throws when `bytes` are not one (written by
     /// a newer version, or damaged).
     public static func decode(_ bytes: [UInt8]) throws -> ServerCommand {
-        try JSONDecoder().decode(ServerCommand.self, from: Data(bytes))
+        try Packed.decode(ServerCommand.self, fromPackedOrJSON: bytes)
     }
 
     public func apply(_ entry: Entry) -> CommandOutcome {
@@ -60,8 +56,14 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
         (try? Array(JSONEncoder().encode(member))) ?? []
     }
 
+    /// The member a membership change's context describes; nil for a change
+    /// that carries none (a member made a learner or a voter again).
+    static func member(fromContext context: [UInt8]) -> MemberDescription? {
+        try? JSONDecoder().decode(MemberDescription.self, from: Data(context))
+    }
+
     public func applyMembershipChange(_ change: ConfChange, at index: UInt64) {
-        let description = try? JSONDecoder().decode(MemberDescription.self, from: Data(change.context))
+        let description = Self.member(fromContext: change.context)
         state.withLock { state in
             if change.type == .removeNode {
                 state.applyMembership(nil, removing: change.nodeID, at: index)
