@@ -21,13 +21,16 @@ struct DriverLatency {
 
     static func main() async throws {
         let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 30
-        let root = "/tmp/caravan-driver-latency"
+        let root = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp/") + "/caravan-driver-latency"
         try? FileManager.default.removeItem(atPath: root)
         let socket = ProcessInfo.processInfo.environment["CARAVAN_BENCH_DOCKER_SOCKET"] ?? "/tmp/caravan-dockerd/docker.sock"
         print("driver-latency: start→exit of an empty task, \(iterations) runs per driver (after 2 warm-up runs)")
         print("driver  median     p90        min        max")
 
         try await measure("exec", driver: ExecDriver(), iterations: iterations, root: root) { id in
+            TaskSpec(id: id, name: "bench", driver: "exec", config: ExecConfig(command: "/bin/true").json)
+        }
+        try await throughput("exec", driver: ExecDriver(), tasks: iterations * 10, inFlight: 64, root: root) { id in
             TaskSpec(id: id, name: "bench", driver: "exec", config: ExecConfig(command: "/bin/true").json)
         }
         let wasmDirectory = try TaskDirectory.create(at: root + "/module")
@@ -65,5 +68,29 @@ struct DriverLatency {
         func ms(_ d: Duration) -> String { String(format: "%7.2f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
         let p90 = samples[min(samples.count - 1, samples.count * 9 / 10)]
         print("\(label.padding(toLength: 7, withPad: " ", startingAt: 0)) \(ms(samples[samples.count / 2]))  \(ms(p90))  \(ms(samples[0]))  \(ms(samples[samples.count - 1]))")
+    }
+
+    /// Tasks run concurrently, `inFlight` at a time, each with its own task
+    /// directory, start to destroy: what one client could sustain.
+    static func throughput(_ label: String, driver: any TaskDriver, tasks: Int, inFlight: Int, root: String, spec: @escaping @Sendable (String) -> TaskSpec) async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<tasks {
+                if index >= inFlight { try await group.next() }
+                group.addTask {
+                    let id = "\(label)-parallel-\(index)"
+                    let directory = try TaskDirectory.create(at: "\(root)/\(id)")
+                    let handle = try await driver.start(spec(id), in: directory)
+                    let result = try await driver.wait(handle)
+                    precondition(result.succeeded, "\(label) task failed: \(result)")
+                    try await driver.destroy(handle)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("\(label) concurrent: \(tasks) tasks, \(inFlight) in flight: \(String(format: "%.0f", Double(tasks) / seconds)) tasks/s")
     }
 }

@@ -22,7 +22,7 @@ struct CgroupSupport: Sendable, Hashable {
     /// limit set on a probe cgroup is kept (``probeMemoryLimit(in:file:)``).
     static func detect(root: String = "/sys/fs/cgroup", prefix: String = "caravan") -> CgroupSupport {
         let fm = FileManager.default
-        if let controllers = try? String(contentsOfFile: root + "/cgroup.controllers", encoding: .utf8) {
+        if let controllers = KernelFile.text(at: root + "/cgroup.controllers") {
             let available = Set(controllers.split(whereSeparator: \.isWhitespace).map(String.init))
             guard available.contains("memory"), available.contains("cpu") else {
                 return CgroupSupport(version: .none, parents: [:], reason: "cgroup v2 without the memory and cpu controllers")
@@ -30,8 +30,8 @@ struct CgroupSupport: Sendable, Hashable {
             let parent = root + "/" + prefix
             do {
                 try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
-                try? "+memory +cpu".write(toFile: root + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
-                try "+memory +cpu".write(toFile: parent + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
+                try? KernelFile.put("+memory +cpu", at: root + "/cgroup.subtree_control")
+                try KernelFile.put("+memory +cpu", at: parent + "/cgroup.subtree_control")
             } catch {
                 return CgroupSupport(version: .none, parents: [:], reason: "cgroup v2 at \(root) is not writable: \(error.localizedDescription)")
             }
@@ -84,7 +84,7 @@ struct CgroupSupport: Sendable, Hashable {
             return "a new cgroup in \(parent) has no \(file): the kernel does not manage it"
         }
         do {
-            try TaskCgroup.write("\(limit)", to: probe + "/" + file)
+            try KernelFile.put("\(limit)", at: probe + "/" + file)
         } catch {
             return "cannot set \(file) in \(parent): \(error.localizedDescription)"
         }
@@ -107,20 +107,20 @@ struct CgroupSupport: Sendable, Hashable {
         switch version {
         case .v2:
             if let memory = resources.memoryBytes, let dir = group.directories["unified"] {
-                try TaskCgroup.write("\(memory)", to: dir + "/memory.max")
-                try? TaskCgroup.write("0", to: dir + "/memory.swap.max")
+                try KernelFile.put("\(memory)", at: dir + "/memory.max")
+                try? KernelFile.put("0", at: dir + "/memory.swap.max")
             }
             if let cores = resources.cpuCores, let dir = group.directories["unified"] {
-                try TaskCgroup.write("\(max(1000, Int(cores * 100_000))) 100000", to: dir + "/cpu.max")
+                try KernelFile.put("\(max(1000, Int(cores * 100_000))) 100000", at: dir + "/cpu.max")
             }
         case .v1:
             if let memory = resources.memoryBytes, let dir = group.directories["memory"] {
-                try TaskCgroup.write("\(memory)", to: dir + "/memory.limit_in_bytes")
-                try? TaskCgroup.write("\(memory)", to: dir + "/memory.memsw.limit_in_bytes")
+                try KernelFile.put("\(memory)", at: dir + "/memory.limit_in_bytes")
+                try? KernelFile.put("\(memory)", at: dir + "/memory.memsw.limit_in_bytes")
             }
             if let cores = resources.cpuCores, let dir = group.directories["cpu"] {
-                try TaskCgroup.write("100000", to: dir + "/cpu.cfs_period_us")
-                try TaskCgroup.write("\(max(1000, Int(cores * 100_000)))", to: dir + "/cpu.cfs_quota_us")
+                try KernelFile.put("100000", at: dir + "/cpu.cfs_period_us")
+                try KernelFile.put("\(max(1000, Int(cores * 100_000)))", at: dir + "/cpu.cfs_quota_us")
             }
         case .none:
             break
@@ -137,14 +137,14 @@ struct TaskCgroup: Sendable, Hashable, Codable {
     /// Moves `pid` into every cgroup of the task.
     func add(pid: Int32) throws {
         for directory in directories.values {
-            try Self.write("\(pid)", to: directory + "/cgroup.procs")
+            try KernelFile.put("\(pid)", at: directory + "/cgroup.procs")
         }
     }
 
     /// Every process in the task's cgroups.
     var pids: [Int32] {
         guard let directory = directories["unified"] ?? directories["memory"] ?? directories["cpu"],
-            let text = try? String(contentsOfFile: directory + "/cgroup.procs", encoding: .utf8)
+            let text = KernelFile.text(at: directory + "/cgroup.procs")
         else { return [] }
         return text.split(whereSeparator: \.isNewline).compactMap { Int32($0) }
     }
@@ -157,7 +157,7 @@ struct TaskCgroup: Sendable, Hashable, Codable {
         case .v1: file = (directories["memory"] ?? "") + "/memory.oom_control"
         case .none: return false
         }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return false }
+        guard let text = KernelFile.text(at: file) else { return false }
         for line in text.split(whereSeparator: \.isNewline) {
             let parts = line.split(separator: " ")
             if parts.count == 2, parts[0] == "oom_kill", let count = Int(parts[1]) { return count > 0 }
@@ -184,7 +184,7 @@ struct TaskCgroup: Sendable, Hashable, Codable {
         switch version {
         case .v2:
             guard let dir = directories["unified"],
-                let text = try? String(contentsOfFile: dir + "/cpu.stat", encoding: .utf8),
+                let text = KernelFile.text(at: dir + "/cpu.stat"),
                 let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("usage_usec ") }),
                 let usec = Int64(line.split(separator: " ")[1])
             else { return nil }
@@ -202,16 +202,8 @@ struct TaskCgroup: Sendable, Hashable, Codable {
         for directory in directories.values { rmdir(directory) }
     }
 
-    static func write(_ value: String, to path: String) throws {
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path])
-        }
-        defer { try? handle.close() }
-        try handle.write(contentsOf: Data(value.utf8))
-    }
-
     static func readInt(_ path: String) -> Int? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let text = KernelFile.text(at: path) else { return nil }
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

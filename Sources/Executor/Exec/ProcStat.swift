@@ -21,8 +21,7 @@ struct ProcStat: Sendable, Hashable {
 
     /// The process's stat, or `nil` when it does not exist.
     static func read(_ pid: Int32) -> ProcStat? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
-            let text = String(data: data, encoding: .utf8),
+        guard let text = KernelFile.text(at: "/proc/\(pid)/stat"),
             let close = text.lastIndex(of: ")")
         else { return nil }
         // Fields after the command name, which may itself hold spaces and parentheses.
