@@ -55,6 +55,19 @@ public struct ClusterState: Sendable {
         nodeIndexByID[id].map { usage[$0] }
     }
 
+    /// The lowest job priority among the allocations clients have not
+    /// finished (nil when there are none): what preemption could displace.
+    public var lowestUnfinishedPriority: Int? {
+        var lowest: Int?
+        for ids in unfinishedByNode.values {
+            for id in ids {
+                guard let priority = allocations[id]?.jobPriority else { continue }
+                lowest = min(lowest ?? priority, priority)
+            }
+        }
+        return lowest
+    }
+
     /// Allocations on node `id`, in id order.
     public func allocations(onNode id: NodeID) -> [Allocation] {
         (allocationsByNode[id] ?? []).sorted().compactMap { allocations[$0] }

@@ -200,7 +200,7 @@ actor LeaderScheduler {
 
     // MARK: Blocked and delayed evaluations
 
-    /// Capacity changed: set blocked evaluations pending again (coalesced).
+    /// Capacity changed: set the blocked evaluations it may serve pending again (coalesced).
     private func scheduleUnblock() {
         guard !unblockScheduled else { return }
         unblockScheduled = true
@@ -218,9 +218,11 @@ actor LeaderScheduler {
         let blocked = state.openEvaluationsByJob.values.joined()
             .compactMap { state.evaluations[$0] }
             .filter { $0.status == .blocked }
-        guard !blocked.isEmpty else { return }
+        let worthPlanning = BlockedEvaluations.worthPlanning(
+            blocked, jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
+        guard !worthPlanning.isEmpty else { return }
         let now = Timestamp.now
-        let pending = blocked.map { e -> Evaluation in
+        let pending = worthPlanning.map { e -> Evaluation in
             var p = e
             p.status = .pending
             p.statusDescription = "capacity changed"
