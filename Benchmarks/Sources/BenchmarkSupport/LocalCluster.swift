@@ -56,6 +56,16 @@ public final class LocalCluster {
         p.waitUntilExit()
     }
 
+    /// The peak resident memory of process `name` so far (VmHWM), in MiB.
+    public func peakResidentMB(_ name: String) -> Int? {
+        guard let pid = processes[name]?.processIdentifier,
+              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kB = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return nil }
+        return kB / 1024
+    }
+
     public func stop(keepLogs: Bool = false) {
         for p in processes.values { p.terminate() }
         for p in processes.values { p.waitUntilExit() }

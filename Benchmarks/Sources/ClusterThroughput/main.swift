@@ -141,4 +141,6 @@ let rate = Double(s.completed.count) / elapsed
 print("ClusterThroughput: \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
 print("  completed:        \(String(format: "%.0f", rate)) jobs/s")
 print("  submit->running:  p50 \(String(format: "%.1f", latencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", latencies.percentile(0.99))) ms")
+let peaks = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.peakResidentMB(name).map { "\(name) \($0)" } }
+print("  peak RSS (MiB):    \(peaks.joined(separator: ", "))")
 print("  baseline:         /bin/true posix_spawn'ed sequentially at \(String(format: "%.0f", baselineRate))/s on this machine; the cluster reaches \(String(format: "%.2f", rate / baselineRate))x of it")
