@@ -55,8 +55,7 @@ public enum BlockedEvaluations {
         var largestMemoryMB = 0
 
         init(_ cluster: ClusterState) {
-            for (i, node) in cluster.nodes.enumerated()
-            where node.status == .ready && node.eligibility == .eligible && !node.drain {
+            for (i, node) in cluster.nodes.enumerated() where node.isSchedulable {
                 let cpu = max(0, cluster.capacity[i].cpu - cluster.usage[i].cpu)
                 let memory = max(0, cluster.capacity[i].memoryMB - cluster.usage[i].memoryMB)
                 self.cpu += cpu

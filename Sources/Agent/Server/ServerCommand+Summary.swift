@@ -42,10 +42,10 @@ extension ServerCommand {
                 + ", eval \(p.evaluation.status.rawValue)"
         case .upsertEvaluations(let evaluations, _):
             guard evaluations.count == 1, let only = evaluations.first else {
-                let jobs = Set(evaluations.map { JobKey(namespace: $0.namespace, id: $0.jobID).description }).sorted()
+                let jobs = Set(evaluations.map(\.jobKey.description)).sorted()
                 return "upsert \(evaluations.count) evaluations for \(Self.list(jobs))"
             }
-            return "upsert eval \(Self.short(only.id.rawValue)) for job \(only.namespace)/\(only.jobID): \(only.status.rawValue)"
+            return "upsert eval \(Self.short(only.id.rawValue)) for job \(only.jobKey): \(only.status.rawValue)"
         case .updateNode(let u):
             var facts = [u.node.status.rawValue]
             if u.node.drain { facts.append("draining") }
@@ -62,7 +62,7 @@ extension ServerCommand {
     }
 
     /// An identifier's first 8 characters, enough to recognise it.
-    static func short(_ id: String) -> String {
+    private static func short(_ id: String) -> String {
         id.count > 8 ? String(id.prefix(8)) + "…" : id
     }
 

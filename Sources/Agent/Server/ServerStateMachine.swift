@@ -23,9 +23,8 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
     /// The state as of the latest applied entry.
     public var snapshotOfState: ServerState { state.withLock { $0 } }
 
-    // Entries and snapshots are written in the Packed binary form; those
-    // written as JSON before it are still read.
-
+    /// The entry for `command`, in the Packed form (as snapshots are;
+    /// entries and snapshots written as JSON before it still read).
     public static func encode(_ command: ServerCommand) -> [UInt8] {
         // Encoding a value of these types cannot fail: none throws in `encode(to:)`,
         // and their containers nest as Packed requires.

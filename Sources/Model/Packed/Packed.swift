@@ -26,7 +26,7 @@ public enum Packed {
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let writer = PackedWriter()
         try writer.encodeValue(value, codingPath: [])
-        try writer.closeAll()
+        writer.close(toDepth: 0)
         return writer.bytes
     }
 

@@ -43,12 +43,6 @@ final class PackedWriter {
         while open.count > depth { close() }
     }
 
-    var depth: Int { open.count }
-
-    func closeAll() throws {
-        close(toDepth: 0)
-    }
-
     private func close() {
         let container = open.removeLast()
         let length = UInt32(bytes.count - container.header - 9)
