@@ -256,6 +256,9 @@ public final class DockerDriver: TaskDriver {
             running.closeLogs()
             var result = Self.result(from: inspect, timedOut: running.timedOut)
             if inspect == nil { result.message = "the container vanished before its exit status could be read" }
+            if result.signal == .kill, !result.oomKilled, (inspect?["HostConfig"]?["Memory"]?.intValue ?? 0) > 0 {
+                result.oomKilled = await Self.oomEventArrives(client: client, containerID: running.containerID, since: running.handle.startedAt)
+            }
             running.result.resolve(result)
         }
     }
@@ -272,6 +275,29 @@ public final class DockerDriver: TaskDriver {
             shellStatus: code, oomKilled: state?["OOMKilled"]?.boolValue ?? false, timedOut: timedOut,
             message: error.isEmpty ? nil : error
         )
+    }
+
+    /// Whether the engine reports an `oom` event for the container within about
+    /// a second. containerd delivers a container's OOM event and its exit apart,
+    /// and the engine sets `State.OOMKilled` only from an event that came first:
+    /// a container the kernel killed for memory can look like a plain SIGKILL
+    /// when it exits, with its `oom` event following (seen under load: oom, die, oom).
+    static func oomEventArrives(client: DockerClient, containerID: String, since: Date) async -> Bool {
+        let filters = #"{"container":["\#(containerID)"],"event":["oom"]}"#
+        let query = "since=\(Int(since.timeIntervalSince1970) - 1)&filters=\(queryEncoded(filters))"
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(1)
+        while true {
+            // `until` now: the events so far, answered at once.
+            let until = String(Date().timeIntervalSince1970)
+            if let answer = try? await client.send(.GET, "/events?\(query)&until=\(until)", timeout: .seconds(5)),
+                answer.status == 200, answer.text.contains(#""Action":"oom""#)
+            {
+                return true
+            }
+            if clock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     /// Makes sure `image` is present, pulling it when missing.
