@@ -33,7 +33,13 @@ final class RocksDatabase: @unchecked Sendable {
         // Recover to the last consistent point of the write-ahead log: a record
         // torn by a crash was never acknowledged (writes are synced before that).
         rocksdb_options_set_wal_recovery_mode(options, 2)
-        rocksdb_options_set_info_log_level(options, 2)
+        // RocksDB's own LOG gets only the header written at open (level 5).
+        // Debian builds RocksDB with assertions on, and a LOG write after one
+        // that failed for a full disk aborts the process: RocksDB's disk-space
+        // watcher logs a line every few seconds once a write has failed (seen
+        // as `AssertFalseAndGetStatusForPrevError` from `SstFileManagerImpl::ClearError`).
+        // Caravan reports storage failures itself, as typed `StorageError`s.
+        rocksdb_options_set_info_log_level(options, 5)
         rocksdb_options_set_keep_log_file_num(options, 3)
         rocksdb_options_set_max_log_file_size(options, 4 << 20)
         // The meta family is written with every append but rarely fills a
