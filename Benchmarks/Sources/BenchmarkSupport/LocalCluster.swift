@@ -66,6 +66,22 @@ public final class LocalCluster {
         return kB / 1024
     }
 
+    /// CPU time process `name` has used so far, its own and that of its
+    /// reaped children (a client's tasks), in seconds (`/proc/<pid>/stat`).
+    public func cpuSeconds(_ name: String) -> (own: Double, children: Double)? {
+        guard let pid = processes[name]?.processIdentifier,
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // After the command: state is field 3; utime, stime, cutime, cstime are 14-17.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 14, let utime = Double(fields[11]), let stime = Double(fields[12]),
+              let cutime = Double(fields[13]), let cstime = Double(fields[14])
+        else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return ((utime + stime) / ticks, (cutime + cstime) / ticks)
+    }
+
     public func stop(keepLogs: Bool = false) {
         for p in processes.values { p.terminate() }
         for p in processes.values { p.waitUntilExit() }

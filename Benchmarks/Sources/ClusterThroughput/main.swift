@@ -143,4 +143,7 @@ print("  completed:        \(String(format: "%.0f", rate)) jobs/s")
 print("  submit->running:  p50 \(String(format: "%.1f", latencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", latencies.percentile(0.99))) ms")
 let peaks = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.peakResidentMB(name).map { "\(name) \($0)" } }
 print("  peak RSS (MiB):    \(peaks.joined(separator: ", "))")
+let cpu = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.cpuSeconds(name).map { (name, $0) } }
+let totalCPU = cpu.reduce(0) { $0 + $1.1.own + $1.1.children }
+print("  CPU (s):          \(cpu.map { "\($0.0) \(String(format: "%.1f", $0.1.own))" + ($0.1.children > 0 ? "+\(String(format: "%.1f", $0.1.children)) tasks" : "") }.joined(separator: ", ")); \(String(format: "%.2f", totalCPU * 1000 / Double(max(1, s.completed.count)))) ms per job")
 print("  baseline:         /bin/true posix_spawn'ed sequentially at \(String(format: "%.0f", baselineRate))/s on this machine; the cluster reaches \(String(format: "%.2f", rate / baselineRate))x of it")

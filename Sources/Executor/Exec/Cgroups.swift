@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// What the host's cgroups let the exec driver enforce.
 struct CgroupSupport: Sendable, Hashable {
@@ -94,14 +99,19 @@ struct CgroupSupport: Sendable, Hashable {
         return nil
     }
 
-    /// Creates the cgroups of one task and sets its limits.
+    /// Creates the cgroups of one task and sets its limits. On v1, the `cpu`
+    /// hierarchy only when the task has a CPU limit and another hierarchy
+    /// tracks its processes: each cgroup is a mkdir, a move and an rmdir per task.
     func create(taskID: String, resources: TaskResources) throws -> TaskCgroup {
-        let name = taskID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
+        let name = String(taskID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
         var group = TaskCgroup(version: version, directories: [:])
-        let fm = FileManager.default
         for (controller, parent) in parents {
-            let directory = parent + "/" + String(name)
-            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            if controller == "cpu", resources.cpuCores == nil, parents.count > 1 { continue }
+            let directory = parent + "/" + name
+            // The parents were made by `detect`; a leftover of an earlier run is reused.
+            if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+                throw TaskDriverError.engineFailed(taskID: taskID, operation: "creating cgroup \(directory)", reason: String(cString: strerror(errno)))
+            }
             group.directories[controller] = directory
         }
         switch version {
@@ -197,9 +207,28 @@ struct TaskCgroup: Sendable, Hashable, Codable {
         }
     }
 
-    /// Removes the task's cgroups (they must hold no process).
-    func remove() {
-        for directory in directories.values { rmdir(directory) }
+    /// Removes the task's cgroups; false while one still holds a process
+    /// (the kernel refuses to remove it). Gone already counts as removed.
+    @discardableResult
+    func remove() -> Bool {
+        var removed = true
+        for directory in directories.values where rmdir(directory) != 0 && errno != ENOENT {
+            removed = false
+        }
+        return removed
+    }
+
+    /// Removes the task's cgroups, first killing what they still hold; gives
+    /// up after about a second (the kernel frees a cgroup only once its last
+    /// process is gone). The common case, all processes gone, reads no pid list:
+    /// on v1 each read of `cgroup.procs` builds one, and that was the exec
+    /// driver's largest cost on a busy client.
+    func killAndRemove() async {
+        for _ in 0..<100 {
+            if remove() { return }
+            for pid in pids { kill(pid, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     static func readInt(_ path: String) -> Int? {

@@ -246,14 +246,7 @@ public final class ExecDriver: TaskDriver {
             running.send(.kill, includingCgroup: true)
             _ = await running.result.value()
         }
-        if let cgroup = running.state.cgroup {
-            // The kernel frees a cgroup only once its last process is gone.
-            for _ in 0..<100 where !cgroup.pids.isEmpty {
-                for pid in cgroup.pids { kill(pid, SIGKILL) }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-            cgroup.remove()
-        }
+        await running.state.cgroup?.killAndRemove()
         tasks.withLock { _ = $0.removeValue(forKey: handle.taskID) }
     }
 

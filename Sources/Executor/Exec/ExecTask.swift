@@ -66,11 +66,20 @@ final class ExecTask: Sendable {
         }
         guard first else { return }
         let timedOut = flags.withLock { $0.timedOut }
-        let oom = state.cgroup?.oomKilled ?? false
+        let recorded = KernelFile.text(at: exitFile).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        // A task that exited 0 was not killed for memory; the others pay for
+        // reading the cgroup's OOM count.
+        let exitedZero: Bool
+        if let recorded {
+            exitedZero = recorded == 0
+        } else if let status {
+            exitedZero = status.code == 0 && status.signal == nil
+        } else {
+            exitedZero = false
+        }
+        let oom = exitedZero ? false : (state.cgroup?.oomKilled ?? false)
         var result: TaskResult
-        if let text = try? String(contentsOfFile: exitFile, encoding: .utf8),
-            let code = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        {
+        if let code = recorded {
             result = TaskResult(shellStatus: code, oomKilled: oom, timedOut: timedOut)
             if code == 125 && status?.code == 125 {
                 result.message = "the task's supervisor did not get the signal to start"
@@ -87,9 +96,11 @@ final class ExecTask: Sendable {
                 message: "the task ended while no agent watched it and left no exit status; it was killed"
             )
         }
-        // Whatever the task left behind in its process group or cgroups goes with it.
+        // Whatever the task left behind in its process group or cgroups goes
+        // with it. Removing the empty cgroups at once spares reading their pid
+        // lists; ones still holding a process stay for `destroy` to retry.
         kill(-state.pid, SIGKILL)
-        if let cgroup = state.cgroup {
+        if let cgroup = state.cgroup, !cgroup.remove() {
             for pid in cgroup.pids { kill(pid, SIGKILL) }
         }
         for pump in pumps { pump.finish() }

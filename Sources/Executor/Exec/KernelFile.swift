@@ -5,8 +5,9 @@ import Glibc
 import Musl
 #endif
 
-/// The small files the kernel makes up as they are read (`/proc`,
-/// `/sys/fs/cgroup`), read and written with plain system calls.
+/// Small files read and written with plain system calls: the ones the kernel
+/// makes up as they are read (`/proc`, `/sys/fs/cgroup`) and the supervisor's
+/// exit status.
 ///
 /// The exec driver reads them on every task's start, stop and stats. Read
 /// through Foundation, each cost a large heap allocation and its page faults:

@@ -1,5 +1,10 @@
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Writes one output stream of a task to rotating files `<name>.0`, `<name>.1`, …
 /// in a directory: the file with the highest index is the one being written;
@@ -20,7 +25,7 @@ public final class LogRotator: Sendable {
     public let maxFiles: Int
 
     private struct State {
-        var handle: FileHandle?
+        var fd: Int32
         var index: Int
         var size: Int
         var closed = false
@@ -29,21 +34,32 @@ public final class LogRotator: Sendable {
     private let state: Mutex<State>
 
     /// Opens the stream for writing.
+    ///
+    /// Files are opened, created and marked with plain system calls: a busy
+    /// client opens two streams per task, and Foundation's file calls (atomic
+    /// creates, recursive directory creation) were a visible part of its CPU.
     public init(directory: String, name: String, policy: LogPolicy) throws {
         self.directory = directory
         self.name = name
         self.maxFileSize = policy.maxFileSize
         self.maxFiles = policy.maxFiles
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(atPath: LogReader.completionMarker(directory: directory, name: name))
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        unlink(LogReader.completionMarker(directory: directory, name: name))
         let index = LogReader.indices(directory: directory, name: name).last ?? 0
         let path = LogReader.path(directory: directory, name: name, index: index)
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var info = stat()
+        let size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        state = Mutex(State(fd: fd, index: index, size: size))
+    }
+
+    deinit {
+        state.withLock { state in
+            if state.fd >= 0 { closeDescriptor(state.fd) }
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        let size = Int(try handle.seekToEnd())
-        state = Mutex(State(handle: handle, index: index, size: size))
     }
 
     /// Appends `bytes`, rotating as needed. Writes after ``close()`` are dropped.
@@ -53,9 +69,9 @@ public final class LogRotator: Sendable {
             var offset = 0
             while offset < bytes.count, !state.closed {
                 if state.size >= maxFileSize { rotate(&state) }
-                guard let handle = state.handle else { return }
+                guard state.fd >= 0 else { return }
                 let count = min(maxFileSize - state.size, bytes.count - offset)
-                handle.write(Data(bytes: base + offset, count: count))
+                guard Self.writeAll(state.fd, base + offset, count) else { return }
                 state.size += count
                 offset += count
             }
@@ -72,22 +88,40 @@ public final class LogRotator: Sendable {
         state.withLock { state in
             guard !state.closed else { return }
             state.closed = true
-            try? state.handle?.close()
-            state.handle = nil
-            _ = FileManager.default.createFile(atPath: LogReader.completionMarker(directory: directory, name: name), contents: nil)
+            if state.fd >= 0 { closeDescriptor(state.fd) }
+            state.fd = -1
+            let marker = open(LogReader.completionMarker(directory: directory, name: name), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            if marker >= 0 { closeDescriptor(marker) }
         }
     }
 
     private func rotate(_ state: inout State) {
-        try? state.handle?.close()
+        if state.fd >= 0 { closeDescriptor(state.fd) }
         state.index += 1
         state.size = 0
         let path = LogReader.path(directory: directory, name: name, index: state.index)
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        state.handle = try? FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        state.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
         let indices = LogReader.indices(directory: directory, name: name)
         for old in indices.dropLast(maxFiles) {
-            try? FileManager.default.removeItem(atPath: LogReader.path(directory: directory, name: name, index: old))
+            unlink(LogReader.path(directory: directory, name: name, index: old))
         }
     }
+
+    /// Writes all `count` bytes at `pointer` (retrying short writes); false on an error.
+    private static func writeAll(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Bool {
+        var done = 0
+        while done < count {
+            let written = writeDescriptor(fd, pointer + done, count - done)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            done += written
+        }
+        return true
+    }
 }
+
+// At file scope, where `close` and `write` are the system calls, not the rotator's methods.
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
+private func writeDescriptor(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, pointer, count) }
