@@ -33,11 +33,13 @@ public final class LogRotator: Sendable {
 
     private let state: Mutex<State>
 
-    /// Opens the stream for writing.
+    /// Opens the stream for writing; its file is opened at the first write.
     ///
-    /// Files are opened, created and marked with plain system calls: a busy
-    /// client opens two streams per task, and Foundation's file calls (atomic
-    /// creates, recursive directory creation) were a visible part of its CPU.
+    /// A busy client opens two streams per task, most of which never see a
+    /// byte: an open file per stream made every process the client spawned
+    /// close thousands of inherited descriptors, and Foundation's file calls
+    /// (atomic creates, recursive directory creation) were a visible part of
+    /// its CPU. Files are opened, created and marked with plain system calls.
     public init(directory: String, name: String, policy: LogPolicy) throws {
         self.directory = directory
         self.name = name
@@ -48,12 +50,7 @@ public final class LogRotator: Sendable {
         }
         unlink(LogReader.completionMarker(directory: directory, name: name))
         let index = LogReader.indices(directory: directory, name: name).last ?? 0
-        let path = LogReader.path(directory: directory, name: name, index: index)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var info = stat()
-        let size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
-        state = Mutex(State(fd: fd, index: index, size: size))
+        state = Mutex(State(fd: -1, index: index, size: 0))
     }
 
     deinit {
@@ -68,6 +65,7 @@ public final class LogRotator: Sendable {
         state.withLock { state in
             var offset = 0
             while offset < bytes.count, !state.closed {
+                if state.fd < 0 { openCurrent(&state) }
                 if state.size >= maxFileSize { rotate(&state) }
                 guard state.fd >= 0 else { return }
                 let count = min(maxFileSize - state.size, bytes.count - offset)
@@ -93,6 +91,14 @@ public final class LogRotator: Sendable {
             let marker = open(LogReader.completionMarker(directory: directory, name: name), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
             if marker >= 0 { closeDescriptor(marker) }
         }
+    }
+
+    /// Opens the file being written (appending to what an earlier writer left).
+    private func openCurrent(_ state: inout State) {
+        let path = LogReader.path(directory: directory, name: name, index: state.index)
+        state.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        var info = stat()
+        state.size = state.fd >= 0 && fstat(state.fd, &info) == 0 ? Int(info.st_size) : 0
     }
 
     private func rotate(_ state: inout State) {
