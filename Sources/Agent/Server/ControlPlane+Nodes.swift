@@ -37,45 +37,60 @@ extension ControlPlane {
     /// a node the servers marked down or disconnected is ready again.
     /// - Returns: false when the node is unknown (it must register).
     public func nodeHeartbeat(_ id: NodeID) async throws(ControlPlaneError) -> Bool {
-        let state = stateMachine.snapshotOfState
-        guard var node = state.cluster.node(id) else { return false }
-        if node.status == .ready { return true }
-        let trigger: EvaluationTrigger = node.status == .disconnected ? .reconnect : .nodeUpdate
+        var node: Node
+        let evaluations: [Evaluation]
+        do {
+            let state = stateMachine.snapshotOfState
+            guard let known = state.cluster.node(id) else { return false }
+            if known.status == .ready { return true }
+            node = known
+            let trigger: EvaluationTrigger = node.status == .disconnected ? .reconnect : .nodeUpdate
+            evaluations = Self.evaluations(for: Self.jobsWithLiveAllocations(on: id, in: state), trigger: trigger, node: id, in: state)
+        }
         node.status = .ready
         node.statusUpdatedAt = .now
-        let jobs = Self.jobsWithLiveAllocations(on: id, in: state)
-        _ = try await proposeNode(node, evaluations: Self.evaluations(for: jobs, trigger: trigger, node: id, in: state))
+        _ = try await proposeNode(node, evaluations: evaluations)
         return true
     }
 
     /// Marks a node that missed its heartbeat: disconnected when one of its
     /// allocations' groups allows disconnection, down otherwise.
     func nodeMissedHeartbeat(_ id: NodeID) async throws(ControlPlaneError) {
-        let state = stateMachine.snapshotOfState
-        guard var node = state.cluster.node(id), node.status == .ready || node.status == .initializing else { return }
-        let live = state.cluster.allocations(onNode: id).filter { !$0.isTerminal }
-        let tolerant = live.contains { a in
-            state.jobs[a.jobKey]?.versions.first { $0.version == a.jobVersion }?.spec.groups
-                .first { $0.name == a.group }?.disconnect?.lostAfter != nil
+        var node: Node
+        let evaluations: [Evaluation]
+        do {
+            let state = stateMachine.snapshotOfState
+            guard let known = state.cluster.node(id), known.status == .ready || known.status == .initializing else { return }
+            node = known
+            let live = state.cluster.allocations(onNode: id).filter { !$0.isTerminal }
+            let tolerant = live.contains { a in
+                state.jobs[a.jobKey]?.versions.first { $0.version == a.jobVersion }?.spec.groups
+                    .first { $0.name == a.group }?.disconnect?.lostAfter != nil
+            }
+            node.status = tolerant ? .disconnected : .down
+            evaluations = Self.evaluations(for: Set(live.map(\.jobKey)), trigger: .nodeUpdate, node: id, in: state)
         }
-        node.status = tolerant ? .disconnected : .down
         node.statusUpdatedAt = .now
-        let jobs = Set(live.map(\.jobKey))
-        _ = try await proposeNode(node, evaluations: Self.evaluations(for: jobs, trigger: .nodeUpdate, node: id, in: state))
+        _ = try await proposeNode(node, evaluations: evaluations)
     }
 
     /// Applies a node's status reports, in order. Failed allocations and
     /// allocations that came back from "unknown" get an evaluation of their job.
     public func updateAllocations(node: NodeID, _ updates: [ClientAllocationUpdate]) async throws(ControlPlaneError) -> UInt64 {
-        let state = stateMachine.snapshotOfState
-        var failed = Set<JobKey>(), reconnected = Set<JobKey>()
-        for update in updates {
-            guard let a = state.cluster.allocations[update.allocationID], a.nodeID == node else { continue }
-            if update.clientStatus == .failed && a.clientStatus != .failed && a.desiredStatus == .run { failed.insert(a.jobKey) }
-            if a.clientStatus == .unknown && update.clientStatus == .running { reconnected.insert(a.jobKey) }
+        let evaluations: [Evaluation]
+        do {
+            // The snapshot must be gone before the proposal is awaited: an
+            // apply that finds the state shared copies every map it changes.
+            let state = stateMachine.snapshotOfState
+            var failed = Set<JobKey>(), reconnected = Set<JobKey>()
+            for update in updates {
+                guard let a = state.cluster.allocations[update.allocationID], a.nodeID == node else { continue }
+                if update.clientStatus == .failed && a.clientStatus != .failed && a.desiredStatus == .run { failed.insert(a.jobKey) }
+                if a.clientStatus == .unknown && update.clientStatus == .running { reconnected.insert(a.jobKey) }
+            }
+            evaluations = Self.evaluations(for: failed, trigger: .allocationFailure, node: node, in: state)
+                + Self.evaluations(for: reconnected.subtracting(failed), trigger: .reconnect, node: node, in: state)
         }
-        let evaluations = Self.evaluations(for: failed, trigger: .allocationFailure, node: node, in: state)
-            + Self.evaluations(for: reconnected.subtracting(failed), trigger: .reconnect, node: node, in: state)
         let command = ServerCommand.updateAllocations(.init(nodeID: node, updates: updates, evaluations: evaluations, at: .now))
         switch try await propose(command) {
         case .applied(let index): return index

@@ -120,16 +120,18 @@ actor LeaderScheduler {
     /// when the applier refused part of it. Returns false to have it redelivered.
     private nonisolated func process(_ evaluation: Evaluation) async -> Bool {
         for attempt in 1...3 {
-            let state = stateMachine.snapshotOfState
-            guard let current = state.evaluations[evaluation.id], current.status == .pending else { return true }
             let now = Timestamp.now
-            var rng = SeededGenerator(seed: UInt64.random(in: .min ... .max))
+            let current: Evaluation
             let plan: Plan
-            do {
-                plan = try scheduler.process(evaluation: current, job: state.job(current.jobKey), state: state.cluster, now: now, rng: &rng)
-            } catch {
+            switch planOnSnapshot(evaluation.id, now: now) {
+            case .notPending:
+                return true
+            case let .failed(evaluation, error):
                 logger.error("evaluation \(evaluation.id): \(error)")
-                return await finish(current, plan: nil, status: .failed, description: "\(error)")
+                return await finish(evaluation, plan: nil, status: .failed, description: "\(error)")
+            case let .planned(evaluation, planned):
+                current = evaluation
+                plan = planned
             }
             let (verdict, ticket) = await admit(plan)
             let last = attempt == 3 || verdict.isComplete
@@ -156,6 +158,27 @@ actor LeaderScheduler {
             guard committed else { return false }
         }
         return true
+    }
+
+    private enum Planning {
+        case notPending
+        case failed(Evaluation, any Error)
+        case planned(Evaluation, Plan)
+    }
+
+    /// Plans evaluation `id` on a snapshot of the state, if it is still
+    /// pending. Synchronous, so that the snapshot is gone before the plan's
+    /// commit is awaited: an apply that finds the state shared copies every
+    /// map it changes, the whole allocation map included.
+    private nonisolated func planOnSnapshot(_ id: EvaluationID, now: Timestamp) -> Planning {
+        let state = stateMachine.snapshotOfState
+        guard let current = state.evaluations[id], current.status == .pending else { return .notPending }
+        var rng = SeededGenerator(seed: UInt64.random(in: .min ... .max))
+        do {
+            return .planned(current, try scheduler.process(evaluation: current, job: state.job(current.jobKey), state: state.cluster, now: now, rng: &rng))
+        } catch {
+            return .failed(current, error)
+        }
     }
 
     /// The plan applier's check, one plan at a time: against the latest
@@ -214,12 +237,16 @@ actor LeaderScheduler {
     private func unblock(generation g: Int) async {
         unblockScheduled = false
         guard active, generation == g else { return }
-        let state = stateMachine.snapshotOfState
-        let blocked = state.openEvaluationsByJob.values.joined()
-            .compactMap { state.evaluations[$0] }
-            .filter { $0.status == .blocked }
-        let worthPlanning = BlockedEvaluations.worthPlanning(
-            blocked, jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
+        let worthPlanning: [Evaluation]
+        do {
+            // Gone before the proposal is awaited (see `planOnSnapshot(_:now:)`).
+            let state = stateMachine.snapshotOfState
+            let blocked = state.openEvaluationsByJob.values.joined()
+                .compactMap { state.evaluations[$0] }
+                .filter { $0.status == .blocked }
+            worthPlanning = BlockedEvaluations.worthPlanning(
+                blocked, jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
+        }
         guard !worthPlanning.isEmpty else { return }
         let now = Timestamp.now
         let pending = worthPlanning.map { e -> Evaluation in

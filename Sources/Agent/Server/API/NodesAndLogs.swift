@@ -72,15 +72,22 @@ struct LogsHandler: Caravan_Api_V1_Logs.SimpleServiceProtocol {
     let relays: LogRelayHub
 
     func stream(request: Caravan_Api_V1_StreamLogsRequest, response: RPCWriter<Caravan_Api_V1_LogChunk>, context: ServerContext) async throws {
-        let state = plane.stateMachine.snapshotOfState
         let wanted = request.allocationID
-        let matches = state.cluster.allocations.values.filter { $0.id.rawValue == wanted || $0.id.rawValue.hasPrefix(wanted) }
-        guard !wanted.isEmpty, matches.count == 1, let allocation = matches.first else {
-            throw RPCError(code: matches.count > 1 ? .invalidArgument : .notFound,
-                           message: matches.count > 1 ? "allocation prefix \"\(wanted)\" matches \(matches.count) allocations" : "allocation \"\(wanted)\" does not exist")
+        let allocation: Allocation
+        let tasks: [String]
+        do {
+            // Not held while the logs stream: an apply that finds the state
+            // shared copies every map it changes.
+            let state = plane.stateMachine.snapshotOfState
+            let matches = state.cluster.allocations.values.filter { $0.id.rawValue == wanted || $0.id.rawValue.hasPrefix(wanted) }
+            guard !wanted.isEmpty, matches.count == 1, let found = matches.first else {
+                throw RPCError(code: matches.count > 1 ? .invalidArgument : .notFound,
+                               message: matches.count > 1 ? "allocation prefix \"\(wanted)\" matches \(matches.count) allocations" : "allocation \"\(wanted)\" does not exist")
+            }
+            allocation = found
+            tasks = state.jobs[found.jobKey]?.versions.last { $0.version == found.jobVersion }?
+                .spec.groups.first { $0.name == found.group }?.tasks.map(\.name) ?? []
         }
-        let tasks = state.jobs[allocation.jobKey]?.versions.last { $0.version == allocation.jobVersion }?
-            .spec.groups.first { $0.name == allocation.group }?.tasks.map(\.name) ?? []
         let task = request.task.isEmpty ? (tasks.count == 1 ? tasks[0] : "") : request.task
         guard !task.isEmpty else {
             throw RPCError(code: .invalidArgument, message: "allocation \(allocation.name) has tasks \(tasks.joined(separator: ", ")): name one with --task")

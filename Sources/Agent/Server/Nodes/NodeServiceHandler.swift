@@ -69,23 +69,35 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
         var sent: [AllocationID: Assignment] = [:]
         var first = true
         for await _ in wakeups {
-            let state = plane.stateMachine.snapshotOfState
-            var current: [AllocationID: Assignment] = [:]
-            var update = Caravan_Node_V1_AllocationUpdate()
-            update.index = state.appliedIndex
-            update.full = first
-            for a in state.cluster.unfinishedAllocations(onNode: node) {
-                let assignment = Assignment(a)
-                current[a.id] = assignment
-                if first || sent[a.id] != assignment { update.allocations.append(Self.assignment(a, state: state)) }
-            }
-            update.removedAllocationIds = sent.keys.filter { current[$0] == nil }.map(\.rawValue).sorted()
+            let (update, current) = Self.changes(for: node, since: sent, full: first, in: plane.stateMachine)
             if first || !update.allocations.isEmpty || !update.removedAllocationIds.isEmpty {
                 try await response.write(update)
             }
             sent = current
             first = false
         }
+    }
+
+    /// What changed for `node` since it was sent `sent` (everything when
+    /// `full`), and what it is told now. Synchronous, so that the state
+    /// snapshot is gone before the update is written: an apply that finds the
+    /// state shared copies every map it changes, and a slow stream would hold
+    /// the snapshot across many applies.
+    private static func changes(
+        for node: NodeID, since sent: [AllocationID: Assignment], full: Bool, in stateMachine: ServerStateMachine
+    ) -> (update: Caravan_Node_V1_AllocationUpdate, current: [AllocationID: Assignment]) {
+        let state = stateMachine.snapshotOfState
+        var current: [AllocationID: Assignment] = [:]
+        var update = Caravan_Node_V1_AllocationUpdate()
+        update.index = state.appliedIndex
+        update.full = full
+        for a in state.cluster.unfinishedAllocations(onNode: node) {
+            let assignment = Assignment(a)
+            current[a.id] = assignment
+            if full || sent[a.id] != assignment { update.allocations.append(Self.assignment(a, state: state)) }
+        }
+        update.removedAllocationIds = sent.keys.filter { current[$0] == nil }.map(\.rawValue).sorted()
+        return (update, current)
     }
 
     func updateAllocationStatus(
