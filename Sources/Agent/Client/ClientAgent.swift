@@ -212,14 +212,18 @@ public actor ClientAgent {
         for assignment in update.allocations {
             let id = AllocationID(assignment.allocationID)
             listed.insert(id)
-            guard let allocation = try? WireJSON.decode(Allocation.self, from: assignment.allocationJson),
-                  let job = try? WireJSON.decode(Job.self, from: assignment.jobJson)
-            else {
-                logger.error("allocation \(id) arrived without a readable allocation or job; ignoring it")
+            // One this client runs already needs nothing decoded.
+            if assignment.desiredStatus == DesiredStatus.run.rawValue, known[id] != nil { continue }
+            guard let allocation = try? WireJSON.decode(Allocation.self, from: assignment.allocationJson) else {
+                logger.error("allocation \(id) arrived without a readable allocation; ignoring it")
                 continue
             }
             if allocation.desiredStatus == .run {
                 guard known[id] == nil else { continue }
+                guard let job = try? WireJSON.decode(Job.self, from: assignment.jobJson) else {
+                    logger.error("allocation \(id) arrived without a readable job; ignoring it")
+                    continue
+                }
                 let record = ClientState.LocalAllocation(allocation: allocation, job: job, checkpoint: nil, status: .pending)
                 known[id] = record
                 arrived.append(record)
