@@ -117,7 +117,25 @@ final class TestCluster: @unchecked Sendable {
             client.kill()
         }
         for server in servers { server.kill() }
+        killTasksLeftBehind()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Kills the tasks the clients leave running (a client that stops or dies
+    /// leaves its tasks for its next start to reattach): every process whose
+    /// command line names this cluster's directory, as each task supervisor's
+    /// does, with its process group. Tests would otherwise leave their
+    /// `sleep 600` tasks running for ten minutes.
+    private func killTasksLeftBehind() {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = Int32(entry), pid != getpid(),
+                  let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                  String(decoding: cmdline, as: UTF8.self).contains(directory)
+            else { continue }
+            _ = Foundation.kill(-pid, SIGKILL)
+            _ = Foundation.kill(pid, SIGKILL)
+        }
     }
 }
 
