@@ -42,6 +42,10 @@ let package = Package(
                            .product(name: "Transport", package: "Caravan")]
         ),
         .executableTarget(
+            name: "CodingThroughput",
+            dependencies: [.product(name: "API", package: "Caravan"), .product(name: "Model", package: "Caravan")]
+        ),
+        .executableTarget(
             name: "SchedulerPlacement",
             dependencies: [.product(name: "Scheduler", package: "Caravan"), .product(name: "Model", package: "Caravan")]
         ),

@@ -142,6 +142,34 @@ struct AnyCodingKey: CodingKey {
 extension SpecValue: Codable {
     /// Decodes any document shape: maps, lists and scalars.
     public init(from decoder: any Decoder) throws {
+        if let packed = decoder as? PackedDecoding {
+            self = try packed.reader.specValue(at: packed.offset, packed.codingPath)
+            return
+        }
+        // Leaves outnumber maps and lists, and through `Decoder` every kind
+        // tried and missed throws an error: scalars first, most common first.
+        if let single = try? decoder.singleValueContainer() {
+            if single.decodeNil() {
+                self = .null
+                return
+            }
+            if let s = try? single.decode(String.self) {
+                self = .string(s)
+                return
+            }
+            if let b = try? single.decode(Bool.self) {
+                self = .bool(b)
+                return
+            }
+            if let i = try? single.decode(Int.self) {
+                self = .int(i)
+                return
+            }
+            if let d = try? single.decode(Double.self) {
+                self = .double(d)
+                return
+            }
+        }
         if let keyed = try? decoder.container(keyedBy: AnyCodingKey.self) {
             var pairs: [(key: String, value: SpecValue)] = []
             // `allKeys` of JSONDecoder is unordered; sort for determinism.
@@ -151,26 +179,12 @@ extension SpecValue: Codable {
             self = .map(pairs)
             return
         }
-        if var unkeyed = try? decoder.unkeyedContainer() {
-            var items: [SpecValue] = []
-            while !unkeyed.isAtEnd {
-                items.append(try unkeyed.decode(SpecValue.self))
-            }
-            self = .list(items)
-            return
+        var unkeyed = try decoder.unkeyedContainer()
+        var items: [SpecValue] = []
+        while !unkeyed.isAtEnd {
+            items.append(try unkeyed.decode(SpecValue.self))
         }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() {
-            self = .null
-        } else if let b = try? single.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? single.decode(Int.self) {
-            self = .int(i)
-        } else if let d = try? single.decode(Double.self) {
-            self = .double(d)
-        } else {
-            self = .string(try single.decode(String.self))
-        }
+        self = .list(items)
     }
 
     /// Encodes the tree as the natural document shape.

@@ -52,16 +52,27 @@ import RaftCore
         }
     }
 
-    /// Entries written before the specification travelled as JSON text carry it as an object.
-    @Test func aRegistrationInTheEarlierFormReadsTheSame() throws {
-        struct EarlierRegisterJob: Encodable {
+    /// Registrations written by earlier versions read the same: the
+    /// specification as an object in JSON entries, and as JSON text
+    /// (`specJSON`) in JSON and Packed entries.
+    @Test func registrationsInEarlierFormsReadTheSame() throws {
+        struct ObjectForm: Encodable {
             var spec: JobSpec
             var evaluationID: EvaluationID
             var idempotencyKey: String?
             var at: Timestamp
         }
-        let earlier = ["registerJob": ["_0": EarlierRegisterJob(spec: Self.spec, evaluationID: "e1", idempotencyKey: nil, at: Timestamp(seconds: 7))]]
-        let decoded = try JSONDecoder().decode(ServerCommand.self, from: JSONEncoder().encode(earlier))
-        #expect(decoded == .registerJob(.init(spec: Self.spec, evaluationID: "e1", at: Timestamp(seconds: 7))))
+        struct TextForm: Encodable {
+            var specJSON: String
+            var evaluationID: EvaluationID
+            var idempotencyKey: String?
+            var at: Timestamp
+        }
+        let expected = ServerCommand.registerJob(.init(spec: Self.spec, evaluationID: "e1", at: Timestamp(seconds: 7)))
+        let object = ["registerJob": ["_0": ObjectForm(spec: Self.spec, evaluationID: "e1", at: Timestamp(seconds: 7))]]
+        #expect(try ServerStateMachine.decode(Array(JSONEncoder().encode(object))) == expected)
+        let text = ["registerJob": ["_0": TextForm(specJSON: Self.spec.specValue.jsonText, evaluationID: "e1", at: Timestamp(seconds: 7))]]
+        #expect(try ServerStateMachine.decode(Array(JSONEncoder().encode(text))) == expected)
+        #expect(try ServerStateMachine.decode(Packed.encode(text)) == expected)
     }
 }

@@ -139,6 +139,50 @@ struct PackedReader {
     func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, codingPath: [any CodingKey]) throws -> T {
         try T(from: PackedDecoding(reader: self, offset: offset, codingPath: codingPath))
     }
+
+    /// The document tree at `offset`, read by its tags: what
+    /// `SpecValue.init(from:)` finds by trying each kind in turn through
+    /// `Decoder`, where every miss throws an error with a formatted message
+    /// (a job's spec took 177 µs to decode that way). Maps come out sorted by
+    /// key, as through `Decoder`.
+    func specValue(at offset: Int, _ codingPath: [any CodingKey]) throws -> SpecValue {
+        switch try tag(at: offset, codingPath) {
+        case .null: return .null
+        case .false: return .bool(false)
+        case .true: return .bool(true)
+        case .int: return .int(try integer(Int.self, at: offset, codingPath))
+        case .uint:
+            if let value = Int(exactly: try varint(at: offset + 1, codingPath).0) { return .int(value) }
+            return .double(try double(at: offset, codingPath))
+        case .double, .float: return .double(try double(at: offset, codingPath))
+        case .string: return .string(try string(at: offset, codingPath))
+        case .list:
+            let (body, count) = try container(.list, at: offset, codingPath, as: [Any].self)
+            var items: [SpecValue] = []
+            items.reserveCapacity(count)
+            var next = body.lowerBound
+            while next < body.upperBound {
+                items.append(try specValue(at: next, codingPath))
+                next = try skip(from: next, codingPath: codingPath)
+            }
+            return .list(items)
+        case .map:
+            let (body, count) = try container(.map, at: offset, codingPath, as: [String: Any].self)
+            var pairs: [(key: String, value: SpecValue)] = []
+            pairs.reserveCapacity(count)
+            var entry = body.lowerBound
+            while entry < body.upperBound {
+                let name = try text(at: entry, codingPath)
+                let key = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[name]), as: UTF8.self) }
+                pairs.append((key, try specValue(at: name.upperBound, codingPath)))
+                entry = try skip(from: name.upperBound, codingPath: codingPath)
+            }
+            if !pairs.indices.dropFirst().allSatisfy({ pairs[$0 - 1].key <= pairs[$0].key }) {
+                pairs.sort { $0.key < $1.key }
+            }
+            return .map(pairs)
+        }
+    }
 }
 
 /// The `Decoder` handed to a value's `init(from:)`.
