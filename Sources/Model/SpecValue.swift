@@ -189,6 +189,10 @@ extension SpecValue: Codable {
 
     /// Encodes the tree as the natural document shape.
     public func encode(to encoder: any Encoder) throws {
+        if let packed = encoder as? PackedEncoding {
+            packed.writer.write(self)
+            return
+        }
         switch self {
         case .null:
             var c = encoder.singleValueContainer()

@@ -63,6 +63,68 @@ import Model
         }
     }
 
+    /// A tree written and read through the Encoder and Decoder protocols,
+    /// one container per node: what SpecValue's Packed shortcuts stand in for.
+    struct ThroughContainers: Codable {
+        struct TreeKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        var tree: SpecValue
+
+        init(_ tree: SpecValue) { self.tree = tree }
+
+        func encode(to encoder: any Encoder) throws {
+            switch tree {
+            case .null: var c = encoder.singleValueContainer(); try c.encodeNil()
+            case .bool(let b): var c = encoder.singleValueContainer(); try c.encode(b)
+            case .int(let i): var c = encoder.singleValueContainer(); try c.encode(i)
+            case .double(let d): var c = encoder.singleValueContainer(); try c.encode(d)
+            case .string(let s): var c = encoder.singleValueContainer(); try c.encode(s)
+            case .list(let items):
+                var c = encoder.unkeyedContainer()
+                for item in items { try c.encode(ThroughContainers(item)) }
+            case .map(let pairs):
+                var c = encoder.container(keyedBy: TreeKey.self)
+                for pair in pairs { try c.encode(ThroughContainers(pair.value), forKey: TreeKey(stringValue: pair.key)) }
+            }
+        }
+
+        init(from decoder: any Decoder) throws {
+            if let keyed = try? decoder.container(keyedBy: TreeKey.self) {
+                tree = .map(try keyed.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
+                    ($0.stringValue, try keyed.decode(ThroughContainers.self, forKey: $0).tree)
+                })
+            } else if var unkeyed = try? decoder.unkeyedContainer() {
+                var items: [SpecValue] = []
+                while !unkeyed.isAtEnd { items.append(try unkeyed.decode(ThroughContainers.self).tree) }
+                tree = .list(items)
+            } else {
+                let single = try decoder.singleValueContainer()
+                if single.decodeNil() { tree = .null }
+                else if let b = try? single.decode(Bool.self) { tree = .bool(b) }
+                else if let i = try? single.decode(Int.self) { tree = .int(i) }
+                else if let d = try? single.decode(Double.self) { tree = .double(d) }
+                else { tree = .string(try single.decode(String.self)) }
+            }
+        }
+    }
+
+    @Test(arguments: [UInt64(5), 6])
+    func documentTreesAreWrittenAndReadAsThroughContainers(seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        for i in 0..<300 {
+            let tree = SpecValueJSONTests.randomTree(&rng)
+            let direct = try Packed.encode(tree)
+            #expect(direct == (try Packed.encode(ThroughContainers(tree))), "seed \(seed), tree \(i): \(tree.jsonText)")
+            #expect(try Packed.decode(ThroughContainers.self, from: direct).tree == Packed.decode(SpecValue.self, from: direct),
+                    "seed \(seed), tree \(i): \(tree.jsonText)")
+        }
+    }
+
     struct V1: Codable, Equatable { var a: Int; var b: String }
     struct V2: Codable, Equatable { var a: Int; var b: String; var c: [String: Int]?; var d: Bool? }
 

@@ -110,6 +110,36 @@ final class PackedWriter {
         bytes.append(UInt8(v))
     }
 
+    /// Writes a document tree by its kinds: the bytes `SpecValue.encode(to:)`
+    /// writes through `Encoder`, without a container value and a coding path
+    /// per node. Every container it opens is closed when it returns.
+    func write(_ tree: SpecValue) {
+        switch tree {
+        case .null: writeNil()
+        case .bool(let value): write(value)
+        case .int(let value): write(signed: Int64(value))
+        case .double(let value): write(value)
+        case .string(let value): write(value)
+        case .list(let items):
+            let depth = open.count
+            _ = openContainer(.list)
+            for item in items {
+                open[depth].count += 1
+                write(item)
+            }
+            close(toDepth: depth)
+        case .map(let pairs):
+            let depth = open.count
+            _ = openContainer(.map)
+            for pair in pairs {
+                open[depth].count += 1
+                text(pair.key)
+                write(pair.value)
+            }
+            close(toDepth: depth)
+        }
+    }
+
     // MARK: Values
 
     /// Writes one whole value: a scalar, or a container it opens and fills.
