@@ -29,12 +29,13 @@ final class PackedWriter {
 
     /// Readies container `id` for its next item: closes what was opened
     /// inside it since, and counts the item.
-    func beginItem(of id: Int, codingPath: [any CodingKey]) throws {
+    /// (`codingPath` is built only for an error: most items are scalars.)
+    func beginItem(of id: Int, codingPath: @autoclosure () -> [any CodingKey]) throws {
         while let last = open.last, last.id != id {
-            guard last.id > id else { throw Self.closed(codingPath) }
+            guard last.id > id else { throw Self.closed(codingPath()) }
             close()
         }
-        guard !open.isEmpty else { throw Self.closed(codingPath) }
+        guard !open.isEmpty else { throw Self.closed(codingPath()) }
         open[open.count - 1].count += 1
     }
 
