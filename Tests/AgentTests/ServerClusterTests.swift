@@ -55,6 +55,20 @@ import Transport
         }
     }
 
+    /// SIGTERM to every server at once, as a service manager stopping the
+    /// cluster sends it: the leader's hand-over finds no voter left to take
+    /// over, and it must stop anyway (it waited forever for a new leader).
+    @Test func serversStoppedTogetherAllExit() async throws {
+        try await withCluster(size: 3) { cluster in
+            let leader = try await cluster.leader()
+            try await cluster.register("before-stop", through: leader)
+            for server in cluster.servers { server.signalTerminate() }
+            try await eventually("every server exits after SIGTERM", timeout: .seconds(15)) {
+                cluster.servers.allSatisfy { !$0.isRunning }
+            }
+        }
+    }
+
     @Test func aLaggingServerCatchesUpThroughASnapshot() async throws {
         try await withCluster(size: 3, extra: ["--snapshot-every", "40"]) { cluster in
             let leader = try await cluster.leader()

@@ -304,13 +304,25 @@ public final class Server: Sendable {
         guard !stopped.withLock({ let was = $0; $0 = true; return was }) else { return }
         let status = await driver.status
         if status.role == .leader, status.voters.count > 1 {
-            var seen = await driver.leadership(after: -1)?.version ?? 0
+            let seen = await driver.leadership(after: -1)?.version ?? 0
             if (try? await driver.transferLeadership(to: nil)) != nil {
                 let deadline = ContinuousClock.now + .seconds(2)
                 let tick = Task { while !Task.isCancelled { try? await Task.sleep(for: configuration.tickInterval); await driver.tick() } }
-                while ContinuousClock.now < deadline, let (l, v) = await driver.leadership(after: seen) {
-                    seen = v
-                    if l.role != .leader { break }
+                // Wait for another server to lead, until the deadline at most:
+                // with no voter left to take over (the others stopping too), a
+                // transfer that gives up leaves this one leading, and the
+                // leadership never changes again.
+                let handedOver = ShutdownFlag()
+                Task { [driver, seen] in
+                    var last = seen
+                    while let (l, v) = await driver.leadership(after: last) {
+                        last = v
+                        if l.role != .leader { break }
+                    }
+                    handedOver.set()
+                }
+                while ContinuousClock.now < deadline, !handedOver.isSet {
+                    try? await Task.sleep(for: .milliseconds(10))
                 }
                 tick.cancel()
             }
@@ -379,4 +391,11 @@ final class LearnedAddresses: Sendable {
     private let addresses = Mutex<[UInt64: PeerAddress]>([:])
     var all: [UInt64: PeerAddress] { addresses.withLock { $0 } }
     func set(_ id: UInt64, _ address: PeerAddress) { addresses.withLock { $0[id] = address } }
+}
+
+/// Set once by one task, read by another (the waiter ends when the driver stops).
+private final class ShutdownFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

@@ -45,6 +45,9 @@ final class ChildProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Sends SIGTERM without waiting for the process to end.
+    func signalTerminate() { if process.isRunning { process.terminate() } }
+
     func pause() { _ = Foundation.kill(process.processIdentifier, SIGSTOP) }
     func resume() { _ = Foundation.kill(process.processIdentifier, SIGCONT) }
 

@@ -47,6 +47,7 @@ final class ServerProcess: @unchecked Sendable {
 
     func kill() { child.kill() }
     func terminate() { child.terminate() }
+    func signalTerminate() { child.signalTerminate() }
     func pause() { child.pause() }
     func resume() { child.resume() }
 
