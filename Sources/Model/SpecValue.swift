@@ -148,27 +148,9 @@ extension SpecValue: Codable {
         }
         // Leaves outnumber maps and lists, and through `Decoder` every kind
         // tried and missed throws an error: scalars first, most common first.
-        if let single = try? decoder.singleValueContainer() {
-            if single.decodeNil() {
-                self = .null
-                return
-            }
-            if let s = try? single.decode(String.self) {
-                self = .string(s)
-                return
-            }
-            if let b = try? single.decode(Bool.self) {
-                self = .bool(b)
-                return
-            }
-            if let i = try? single.decode(Int.self) {
-                self = .int(i)
-                return
-            }
-            if let d = try? single.decode(Double.self) {
-                self = .double(d)
-                return
-            }
+        if let single = try? decoder.singleValueContainer(), let scalar = Self.scalar(in: single) {
+            self = scalar
+            return
         }
         if let keyed = try? decoder.container(keyedBy: AnyCodingKey.self) {
             var pairs: [(key: String, value: SpecValue)] = []
@@ -185,6 +167,16 @@ extension SpecValue: Codable {
             items.append(try unkeyed.decode(SpecValue.self))
         }
         self = .list(items)
+    }
+
+    /// The scalar `single` holds, or nil for a map or a list.
+    private static func scalar(in single: any SingleValueDecodingContainer) -> SpecValue? {
+        if single.decodeNil() { return .null }
+        if let s = try? single.decode(String.self) { return .string(s) }
+        if let b = try? single.decode(Bool.self) { return .bool(b) }
+        if let i = try? single.decode(Int.self) { return .int(i) }
+        if let d = try? single.decode(Double.self) { return .double(d) }
+        return nil
     }
 
     /// Encodes the tree as the natural document shape.

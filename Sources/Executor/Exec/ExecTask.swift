@@ -69,14 +69,7 @@ final class ExecTask: Sendable {
         let recorded = KernelFile.text(at: exitFile).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         // A task that exited 0 was not killed for memory; the others pay for
         // reading the cgroup's OOM count.
-        let exitedZero: Bool
-        if let recorded {
-            exitedZero = recorded == 0
-        } else if let status {
-            exitedZero = status.code == 0 && status.signal == nil
-        } else {
-            exitedZero = false
-        }
+        let exitedZero = recorded.map { $0 == 0 } ?? (status?.code == 0 && status?.signal == nil)
         let oom = exitedZero ? false : (state.cgroup?.oomKilled ?? false)
         var result: TaskResult
         if let code = recorded {
