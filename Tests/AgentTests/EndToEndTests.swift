@@ -156,7 +156,10 @@ import Transport
         }
     }
 
-    @Test func aRestartedClientReattachesToItsRunningTasksInsteadOfStartingThemAgain() async throws {
+    /// Stopped by kill -9, or by SIGTERM: then it exits 0 after it has
+    /// written its allocations' state (it once exited while still writing).
+    @Test(arguments: [false, true])
+    func aRestartedClientReattachesToItsRunningTasksInsteadOfStartingThemAgain(gracefully: Bool) async throws {
         try await withCluster(size: 3, durable: false) { cluster in
             let runs = try Self.makeRuns(cluster)
             let leader = try await cluster.leader()
@@ -165,7 +168,12 @@ import Transport
             try await eventually("the task runs") {
                 try await Self.allocations(of: "survives", on: leader).first?.clientStatus == "running"
             }
-            client.kill()
+            if gracefully {
+                client.terminate()
+                #expect(client.exit == "status 0", "log: \(client.log)")
+            } else {
+                client.kill()
+            }
             try client.restart()
             try await eventually("the job completes", timeout: .seconds(30)) {
                 try await Self.allocations(of: "survives", on: leader).first?.clientStatus == "complete"

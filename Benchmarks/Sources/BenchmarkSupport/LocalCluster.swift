@@ -82,11 +82,20 @@ public final class LocalCluster {
         return ((utime + stime) / ticks, (cutime + cstime) / ticks)
     }
 
+    /// SIGTERM to every process, then waits. A process that does not exit
+    /// 0 after it is printed, and the logs are kept to show why.
     public func stop(keepLogs: Bool = false) {
         for p in processes.values { p.terminate() }
-        for p in processes.values { p.waitUntilExit() }
+        var failed = false
+        for (name, p) in processes.sorted(by: { $0.key < $1.key }) {
+            p.waitUntilExit()
+            guard p.terminationStatus != 0 else { continue }
+            failed = true
+            let how = p.terminationReason == .uncaughtSignal ? "signal \(p.terminationStatus)" : "status \(p.terminationStatus)"
+            print("\(name) exited with \(how) after SIGTERM; logs in \(directory)")
+        }
         processes = [:]
-        if !keepLogs { try? FileManager.default.removeItem(atPath: directory) }
+        if !keepLogs && !failed { try? FileManager.default.removeItem(atPath: directory) }
     }
 }
 

@@ -37,6 +37,7 @@ public actor ClientAgent {
     /// Status updates buffered on disk and not yet acknowledged by a server, oldest first.
     private var outbox: [(UInt64, ClientAllocationUpdate)]
     private var stopped = false
+    private var shutdownWork: Task<Void, Never>?
     private let inbox = RunnerInbox()
     private let flushes: AsyncStream<Void>.Continuation
     private let flushStream: AsyncStream<Void>
@@ -123,9 +124,16 @@ public actor ClientAgent {
 
     /// Stops talking to the servers and lets go of the allocations without
     /// stopping them: a client started again on the same data directory
-    /// reattaches to them.
+    /// reattaches to them. Every caller returns only when the shutdown has
+    /// finished, whoever started it.
     public func shutdown() async {
-        guard !stopped else { return }
+        if let shutdownWork { return await shutdownWork.value }
+        let work = Task { await stopEverything() }
+        shutdownWork = work
+        await work.value
+    }
+
+    private func stopEverything() async {
         stopped = true
         stopSignalContinuation.finish()
         for runner in runners.values { await runner.detach() }

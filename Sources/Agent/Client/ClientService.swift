@@ -16,5 +16,8 @@ public struct ClientService: Service {
         } onGracefulShutdown: {
             Task { await client.shutdown() }
         }
+        // `run()` ends as soon as the shutdown starts; the process must not
+        // exit before it has written the runners' last events and closed the store.
+        await client.shutdown()
     }
 }

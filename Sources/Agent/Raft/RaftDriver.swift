@@ -226,6 +226,9 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         scheduleReady()
     }
 
+    /// Whether a proposal or a read waits for its outcome.
+    public var hasWaiters: Bool { !proposalWaiters.isEmpty || !readWaiters.isEmpty || !readsAwaitingApply.isEmpty }
+
     /// Fails every waiter; the driver accepts nothing more.
     public func stop() {
         fail(.stopped)

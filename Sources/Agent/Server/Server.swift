@@ -36,6 +36,7 @@ public final class Server: Sendable {
     private let store: RocksDBStore?
     private let logger: Logger
     private let stopped = Mutex(false)
+    private let shutdownWork = Mutex<Task<Void, Never>?>(nil)
     private let names: [UInt64: String]
     private let staticAddresses: [UInt64: PeerAddress]
     /// Addresses learned when joining, before the log (which holds them) is replicated here.
@@ -300,8 +301,21 @@ public final class Server: Sendable {
 
     /// Stops gracefully: hands leadership to another voter when leading,
     /// stops accepting calls, lets those in flight finish, then stops Raft.
+    ///
+    /// Every caller returns only when the shutdown has finished (the store
+    /// closed), whoever started it: a process must not exit while it runs.
     public func shutdown() async {
-        guard !stopped.withLock({ let was = $0; $0 = true; return was }) else { return }
+        let work = shutdownWork.withLock { work in
+            if let work { return work }
+            let started = Task { await self.stopEverything() }
+            work = started
+            return started
+        }
+        await work.value
+    }
+
+    private func stopEverything() async {
+        stopped.withLock { $0 = true }
         let status = await driver.status
         if status.role == .leader, status.voters.count > 1 {
             let seen = await driver.leadership(after: -1)?.version ?? 0
@@ -327,12 +341,21 @@ public final class Server: Sendable {
                 tick.cancel()
             }
         }
-        // Stop taking calls; let unary calls in flight finish, then end the
-        // long-lived ones (peers' Raft streams never finish by themselves).
+        // Stop taking calls. Writes and reads in flight get a second to
+        // finish while the peers are still reachable; then the ones still
+        // waiting (for a commit that cannot come when the others stop too)
+        // fail, so their calls end. The long-lived streams end with the
+        // transport (peers' Raft streams never finish by themselves).
         await heartbeats.lostLeadership()
         watches.finishAll()
         endpoint.shutdown()
+        let inFlightDeadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < inFlightDeadline, await driver.hasWaiters {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         transport.shutdown()
+        await driver.stop()
+        router.close()
         let endpointTask = self.endpointTask
         let grace = Task {
             try? await Task.sleep(for: .seconds(1))
@@ -341,8 +364,6 @@ public final class Server: Sendable {
         _ = try? await endpointTask.value
         grace.cancel()
         await leaderScheduler.stop()
-        await driver.stop()
-        router.close()
         store?.close()
     }
 }

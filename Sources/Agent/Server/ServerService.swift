@@ -10,11 +10,20 @@ public struct ServerService: Service {
         self.server = server
     }
 
+    /// Returns when the server has shut down: `Server.run()` ends as soon as
+    /// the endpoint stops, while the shutdown still writes and closes the
+    /// store, and the process exits once every service has returned.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await server.run()
-        } onGracefulShutdown: {
-            Task { await server.shutdown() }
+        do {
+            try await withGracefulShutdownHandler {
+                try await server.run()
+            } onGracefulShutdown: {
+                Task { await server.shutdown() }
+            }
+        } catch {
+            await server.shutdown()
+            throw error
         }
+        await server.shutdown()
     }
 }

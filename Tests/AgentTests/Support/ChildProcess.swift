@@ -33,6 +33,12 @@ final class ChildProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
+    /// How the process ended ("status 0", "signal 6"); nil while it runs.
+    var exit: String? {
+        guard !process.isRunning else { return nil }
+        return "\(process.terminationReason == .uncaughtSignal ? "signal" : "status") \(process.terminationStatus)"
+    }
+
     func kill() {
         guard process.isRunning else { return }
         _ = Foundation.kill(process.processIdentifier, SIGKILL)

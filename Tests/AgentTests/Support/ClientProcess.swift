@@ -19,6 +19,8 @@ final class ClientProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { child.isRunning }
+    /// How the process ended ("status 0", "signal 6"); nil while it runs.
+    var exit: String? { child.exit }
     func restart() throws { try child.launch() }
     func kill() { child.kill() }
     func terminate() { child.terminate() }

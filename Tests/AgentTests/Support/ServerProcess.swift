@@ -37,6 +37,8 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { child.isRunning }
+    /// How the process ended ("status 0", "signal 6"); nil while it runs.
+    var exit: String? { child.exit }
 
     /// Starts the process again with the same arguments (after ``kill()`` or ``terminate()``).
     func restart() throws {
