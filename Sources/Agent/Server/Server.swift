@@ -399,6 +399,8 @@ final class ChangeRouter: Sendable {
     func forward(_ changes: ServerState.Changes) {
         guard let (scheduler, events, watches, membersChanged) = targets.withLock({ $0 }) else { return }
         events.publish(index: changes.index, events: changes.events)
+        if changes.stateReplaced { watches.notifyEverything() }
+        if !changes.allocationsFinished.isEmpty { watches.notify(changes.allocationsFinished, wake: false) }
         if !changes.assignmentsChanged.isEmpty { watches.notify(changes.assignmentsChanged) }
         if changes.membersChanged { membersChanged() }
         if !changes.pendingEvaluations.isEmpty || changes.capacityChanged {

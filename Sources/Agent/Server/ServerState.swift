@@ -63,12 +63,18 @@ public struct ServerState: Sendable {
         public var membersChanged = false
         /// What changed, for the event stream.
         public var events: [StateEvent] = []
-        /// Nodes whose assignments changed (allocations placed, stopped or
-        /// updated by a plan): their allocation watchers wake.
-        public var assignmentsChanged: Set<NodeID> = []
+        /// Allocations a plan placed, stopped or updated, by node: the
+        /// node's allocation watchers wake and send them.
+        public var assignmentsChanged: [NodeID: Set<AllocationID>] = [:]
+        /// Allocations their client reported finished, by node: the watchers
+        /// drop them at their next wake-up, without waking for them.
+        public var allocationsFinished: [NodeID: Set<AllocationID>] = [:]
+        /// The whole state was replaced (a snapshot was restored).
+        public var stateReplaced = false
 
         var isEmpty: Bool {
-            pendingEvaluations.isEmpty && !capacityChanged && !membersChanged && events.isEmpty && assignmentsChanged.isEmpty
+            pendingEvaluations.isEmpty && !capacityChanged && !membersChanged && events.isEmpty
+                && assignmentsChanged.isEmpty && allocationsFinished.isEmpty && !stateReplaced
         }
     }
 
@@ -215,7 +221,7 @@ public struct ServerState: Sendable {
         for id in touched {
             if let a = cluster.allocations[id] {
                 changes.events.append(.allocation(a, "AllocationUpdated"))
-                changes.assignmentsChanged.insert(a.nodeID)
+                changes.assignmentsChanged[a.nodeID, default: []].insert(id)
             }
         }
         if !r.plan.stops.isEmpty || !r.plan.preemptions.isEmpty { changes.capacityChanged = true }
@@ -267,6 +273,7 @@ public struct ServerState: Sendable {
             if update.clientStatus != .unknown { a.disconnectedAt = nil }
             cluster.upsert(a)
             if wasHolding && !a.holdsResources { changes.capacityChanged = true }
+            if a.clientStatus.isTerminal { changes.allocationsFinished[a.nodeID, default: []].insert(a.id) }
             changes.events.append(.allocation(a, "AllocationUpdated"))
         }
         for evaluation in u.evaluations { upsert(evaluation, index: index, changes: &changes) }

@@ -83,5 +83,8 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
     public func restore(_ data: [UInt8]) throws {
         let image = try Packed.decode(ServerState.Image.self, fromPackedOrJSON: data)
         state.withLock { $0 = ServerState(image: image) }
+        var changes = ServerState.Changes()
+        changes.stateReplaced = true
+        onChange(changes)
     }
 }

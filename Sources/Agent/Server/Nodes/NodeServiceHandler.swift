@@ -60,44 +60,61 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
     ) async throws {
         _ = try authorizer.authorize(context)
         let node = NodeID(request.nodeID)
-        let (wakeups, cancel) = watches.watch(node)
-        defer { cancel() }
+        let watch = watches.watch(node)
+        defer { watch.cancel() }
         // What the node was last sent, by allocation: a change to any of it
         // is sent again. The node is told of allocations its client has not
         // finished; one that leaves that set (finished, or marked lost by the
         // servers) is listed as removed: stop it if it still runs.
         var sent: [AllocationID: Assignment] = [:]
         var first = true
-        for await _ in wakeups {
-            let (update, current) = Self.changes(for: node, since: sent, full: first, in: plane.stateMachine)
+        for await _ in watch.wakeups {
+            let update = Self.changes(for: node, in: watch.take(), sent: &sent, full: first, from: plane.stateMachine)
             if first || !update.allocations.isEmpty || !update.removedAllocationIds.isEmpty {
                 try await response.write(update)
             }
-            sent = current
             first = false
         }
     }
 
-    /// What changed for `node` since it was sent `sent` (everything when
-    /// `full`), and what it is told now. Synchronous, so that the state
-    /// snapshot is gone before the update is written: an apply that finds the
-    /// state shared copies every map it changes, and a slow stream would hold
-    /// the snapshot across many applies.
+    /// What changed for `node` among `changed` since it was sent `sent`
+    /// (everything when `full`); `sent` becomes what it is told now.
+    /// Synchronous, so that the state snapshot is gone before the update is
+    /// written: an apply that finds the state shared copies every map it
+    /// changes, and a slow stream would hold the snapshot across many applies.
     private static func changes(
-        for node: NodeID, since sent: [AllocationID: Assignment], full: Bool, in stateMachine: ServerStateMachine
-    ) -> (update: Caravan_Node_V1_AllocationUpdate, current: [AllocationID: Assignment]) {
+        for node: NodeID, in changed: AllocationWatchHub.Changed, sent: inout [AllocationID: Assignment], full: Bool,
+        from stateMachine: ServerStateMachine
+    ) -> Caravan_Node_V1_AllocationUpdate {
         let state = stateMachine.snapshotOfState
-        var current: [AllocationID: Assignment] = [:]
         var update = Caravan_Node_V1_AllocationUpdate()
         update.index = state.appliedIndex
         update.full = full
-        for a in state.cluster.unfinishedAllocations(onNode: node) {
-            let assignment = Assignment(a)
-            current[a.id] = assignment
-            if full || sent[a.id] != assignment { update.allocations.append(Self.assignment(a, state: state)) }
+        var removed: [AllocationID] = []
+        switch changed {
+        case .everything:
+            var current: [AllocationID: Assignment] = [:]
+            for a in state.cluster.unfinishedAllocations(onNode: node) {
+                let assignment = Assignment(a)
+                current[a.id] = assignment
+                if full || sent[a.id] != assignment { update.allocations.append(Self.assignment(a, state: state)) }
+            }
+            removed = sent.keys.filter { current[$0] == nil }
+            sent = current
+        case .allocations(let ids):
+            for id in ids.sorted() {
+                if let a = state.cluster.allocations[id], a.nodeID == node, !a.clientStatus.isTerminal {
+                    let assignment = Assignment(a)
+                    if sent.updateValue(assignment, forKey: id) != assignment {
+                        update.allocations.append(Self.assignment(a, state: state))
+                    }
+                } else if sent.removeValue(forKey: id) != nil {
+                    removed.append(id)
+                }
+            }
         }
-        update.removedAllocationIds = sent.keys.filter { current[$0] == nil }.map(\.rawValue).sorted()
-        return (update, current)
+        update.removedAllocationIds = removed.map(\.rawValue).sorted()
+        return update
     }
 
     func updateAllocationStatus(
