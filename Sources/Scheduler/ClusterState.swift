@@ -23,6 +23,10 @@ public struct ClusterState: Sendable {
     /// allocation watch, preemption and device checks walk, while finished
     /// ones pile up in `allocationsByNode` until garbage-collected.
     private(set) var unfinishedByNode: [NodeID: Set<AllocationID>] = [:]
+    /// Per node, how many of its unfinished allocations each job priority
+    /// has: preemption skips a node whose lowest is not low enough without
+    /// walking its allocations.
+    private var unfinishedPriorities: [NodeID: [Int: Int]] = [:]
     private(set) var allocationsByJob: [JobKey: Set<AllocationID>] = [:]
     private(set) var nodesByDataset: [String: Set<NodeID>] = [:]
     /// The latest deployment of each job.
@@ -58,14 +62,13 @@ public struct ClusterState: Sendable {
     /// The lowest job priority among the allocations clients have not
     /// finished (nil when there are none): what preemption could displace.
     public var lowestUnfinishedPriority: Int? {
-        var lowest: Int?
-        for ids in unfinishedByNode.values {
-            for id in ids {
-                guard let priority = allocations[id]?.jobPriority else { continue }
-                lowest = min(lowest ?? priority, priority)
-            }
-        }
-        return lowest
+        unfinishedPriorities.values.compactMap { $0.keys.min() }.min()
+    }
+
+    /// The lowest job priority among the unfinished allocations on node
+    /// `id` (nil when there are none).
+    public func lowestUnfinishedPriority(onNode id: NodeID) -> Int? {
+        unfinishedPriorities[id]?.keys.min()
     }
 
     /// Allocations on node `id`, in id order.
@@ -162,9 +165,7 @@ public struct ClusterState: Sendable {
         if old?.nodeID != allocation.nodeID {
             allocationsByNode[allocation.nodeID, default: []].insert(allocation.id)
         }
-        if !allocation.clientStatus.isTerminal {
-            unfinishedByNode[allocation.nodeID, default: []].insert(allocation.id)
-        }
+        if !allocation.clientStatus.isTerminal { addUnfinished(allocation) }
         if old == nil {
             allocationsByJob[allocation.jobKey, default: []].insert(allocation.id)
         }
@@ -184,9 +185,19 @@ public struct ClusterState: Sendable {
         if allocationsByJob[old.jobKey]?.isEmpty == true { allocationsByJob[old.jobKey] = nil }
     }
 
+    private mutating func addUnfinished(_ allocation: Allocation) {
+        guard unfinishedByNode[allocation.nodeID, default: []].insert(allocation.id).inserted else { return }
+        unfinishedPriorities[allocation.nodeID, default: [:]][allocation.jobPriority, default: 0] += 1
+    }
+
+    /// `allocation` is the one stored: its priority is the one counted.
     private mutating func removeUnfinished(_ allocation: Allocation) {
-        unfinishedByNode[allocation.nodeID]?.remove(allocation.id)
-        if unfinishedByNode[allocation.nodeID]?.isEmpty == true { unfinishedByNode[allocation.nodeID] = nil }
+        let node = allocation.nodeID
+        guard unfinishedByNode[node]?.remove(allocation.id) != nil else { return }
+        if unfinishedByNode[node]?.isEmpty == true { unfinishedByNode[node] = nil }
+        let left = (unfinishedPriorities[node]?[allocation.jobPriority] ?? 1) - 1
+        unfinishedPriorities[node]?[allocation.jobPriority] = left > 0 ? left : nil
+        if unfinishedPriorities[node]?.isEmpty == true { unfinishedPriorities[node] = nil }
     }
 
     /// Records a deployment as its job's latest.

@@ -534,6 +534,7 @@ final class PlanContext {
         let candidates = only.map { [$0] } ?? order
         for i in candidates where isFeasibleIgnoringRoom(i, info) {
             let node = state.nodes[i]
+            guard let lowest = state.lowestUnfinishedPriority(onNode: node.id), lowest <= maxPriority else { continue }
             var evictable: [Allocation] = []
             for id in state.unfinishedAllocationIDs(onNode: node.id) where !released.contains(id) {
                 guard let a = state.allocations[id], a.holdsResources, a.jobKey != job.key,

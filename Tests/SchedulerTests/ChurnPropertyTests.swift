@@ -52,6 +52,9 @@ import Model
                     #expect(state.unfinishedAllocations(onNode: node.id).map(\.id)
                                 == state.allocations(onNode: node.id).filter { !$0.clientStatus.isTerminal }.map(\.id),
                             "seed \(seed) round \(round): \(node.id)'s unfinished-allocation index is stale")
+                    #expect(state.lowestUnfinishedPriority(onNode: node.id)
+                                == state.unfinishedAllocations(onNode: node.id).map(\.jobPriority).min(),
+                            "seed \(seed) round \(round): \(node.id)'s priority index is stale")
                 }
                 let running = state.allocations(ofJob: job.key).filter {
                     $0.desiredStatus == .run && !$0.clientStatus.isTerminal
