@@ -5,6 +5,9 @@
 // the client reports: a task as short as /bin/true may be reported complete
 // without a running status in between; both count).
 //
+// First, 100 jobs one at a time (each submitted when the last has run):
+// the latency of a job that waits for no other.
+//
 // Baseline, measured in the same run: how fast this machine starts /bin/true
 // one process after another with posix_spawn (the least work a job costs a client).
 //
@@ -68,12 +71,43 @@ final class Timeline: Sendable {
     struct State {
         var submitted: [String: ContinuousClock.Instant] = [:]
         var running: [String: ContinuousClock.Instant] = [:]
+        /// When the event stream first showed the job's allocation (placed).
+        var placed: [String: ContinuousClock.Instant] = [:]
+        /// Completed jobs of the main run ("bench-" ids).
         var completed: Set<String> = []
         var lastCompletion: ContinuousClock.Instant?
+        /// Who waits for a job to run (the one-at-a-time phase).
+        var waiting: [String: CheckedContinuation<Void, Never>] = [:]
     }
     let state = Mutex(State())
+
+    /// Returns once job `id` has run (at once if it has).
+    func waitUntilRunning(_ id: String) async {
+        await withCheckedContinuation { continuation in
+            let ran = state.withLock { s in
+                if s.running[id] != nil { return true }
+                s.waiting[id] = continuation
+                return false
+            }
+            if ran { continuation.resume() }
+        }
+    }
+
+    /// Ends a wait for job `id` that has not run (a timeout).
+    func stopWaiting(for id: String) {
+        state.withLock { $0.waiting.removeValue(forKey: id) }?.resume()
+    }
 }
 let timeline = Timeline()
+
+func registerRequest(_ id: String) -> Caravan_Api_V1_RegisterJobRequest {
+    var request = Caravan_Api_V1_RegisterJobRequest()
+    request.specJson = Data("""
+        {"id": "\(id)", "type": "batch", "groups": [{"name": "g", "tasks": [{"name": "t", "driver": "exec",
+         "config": {"command": "/bin/true"}, "resources": {"cpu": 10, "memory_mb": 8}}]}]}
+        """.utf8)
+    return request
+}
 
 // Watch allocation events from now on.
 let status = try await connections[0].cluster.status(Caravan_Api_V1_GetStatusRequest())
@@ -89,18 +123,46 @@ let watcher = Task {
             let now = ContinuousClock.now
             for event in batch.events {
                 guard let a = try? WireJSON.decode(Allocation.self, from: event.payloadJson) else { continue }
+                if timeline.state.withLock({ $0.placed[a.jobID] }) == nil { timeline.state.withLock { $0.placed[a.jobID] = now } }
                 guard a.clientStatus == .running || a.clientStatus == .complete else { continue }
-                let done = timeline.state.withLock { s -> Bool in
+                let (done, waiter) = timeline.state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
                     if s.running[a.jobID] == nil { s.running[a.jobID] = now }
-                    if a.clientStatus == .complete, s.completed.insert(a.jobID).inserted { s.lastCompletion = now }
-                    return s.completed.count >= jobCount
+                    if a.clientStatus == .complete, a.jobID.hasPrefix("bench-"), s.completed.insert(a.jobID).inserted {
+                        s.lastCompletion = now
+                    }
+                    return (s.completed.count >= jobCount, s.waiting.removeValue(forKey: a.jobID))
                 }
+                waiter?.resume()
                 if done { return }
             }
         }
     }
 }
 
+// One job at a time first: the latency of a job that waits for no other.
+let unloadedJobs = 100
+var unloaded: [Double] = []
+var unloadedPlacing: [Double] = []
+for n in 0..<unloadedJobs {
+    let id = "solo-\(n)"
+    let submitted = ContinuousClock.now
+    _ = try await connections[n % connections.count].jobs.register(registerRequest(id))
+    let timeout = Task { try await Task.sleep(for: .seconds(10)); timeline.stopWaiting(for: id) }
+    await timeline.waitUntilRunning(id)
+    timeout.cancel()
+    guard let at = timeline.state.withLock({ $0.running[id] }) else {
+        print("job \(id) did not run within 10 s; logs in \(cluster.directory)")
+        cluster.stop(keepLogs: true)
+        exit(1)
+    }
+    unloaded.append((at - submitted).inMilliseconds)
+    if let placed = timeline.state.withLock({ $0.placed[id] }) { unloadedPlacing.append((placed - submitted).inMilliseconds) }
+}
+let unloadedLatencies = Latencies(unloaded)
+let unloadedPlacings = Latencies(unloadedPlacing)
+
+let cpuBefore = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.cpuSeconds(name) }
+    .reduce(0) { $0 + $1.own + $1.children }
 let start = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
     for worker in 0..<submitters {
@@ -109,14 +171,9 @@ try await withThrowingTaskGroup(of: Void.self) { group in
             var n = worker
             while n < jobCount {
                 let id = "bench-\(n)"
-                var request = Caravan_Api_V1_RegisterJobRequest()
-                request.specJson = Data("""
-                    {"id": "\(id)", "type": "batch", "groups": [{"name": "g", "tasks": [{"name": "t", "driver": "exec",
-                     "config": {"command": "/bin/true"}, "resources": {"cpu": 10, "memory_mb": 8}}]}]}
-                    """.utf8)
                 let submitted = ContinuousClock.now
                 timeline.state.withLock { $0.submitted[id] = submitted }
-                _ = try await connection.jobs.register(request)
+                _ = try await connection.jobs.register(registerRequest(id))
                 n += submitters
             }
         }
@@ -141,9 +198,10 @@ let rate = Double(s.completed.count) / elapsed
 print("ClusterThroughput: \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
 print("  completed:        \(String(format: "%.0f", rate)) jobs/s")
 print("  submit->running:  p50 \(String(format: "%.1f", latencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", latencies.percentile(0.99))) ms")
+print("  one at a time:    p50 \(String(format: "%.1f", unloadedLatencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", unloadedLatencies.percentile(0.99))) ms submit->running (\(unloadedJobs) jobs, each submitted when the last ran); submit->placed p50 \(String(format: "%.1f", unloadedPlacings.percentile(0.5))) ms")
 let peaks = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.peakResidentMB(name).map { "\(name) \($0)" } }
 print("  peak RSS (MiB):    \(peaks.joined(separator: ", "))")
 let cpu = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.cpuSeconds(name).map { (name, $0) } }
-let totalCPU = cpu.reduce(0) { $0 + $1.1.own + $1.1.children }
-print("  CPU (s):          \(cpu.map { "\($0.0) \(String(format: "%.1f", $0.1.own))" + ($0.1.children > 0 ? "+\(String(format: "%.1f", $0.1.children)) tasks" : "") }.joined(separator: ", ")); \(String(format: "%.2f", totalCPU * 1000 / Double(max(1, s.completed.count)))) ms per job")
+let totalCPU = cpu.reduce(0) { $0 + $1.1.own + $1.1.children } - cpuBefore
+print("  CPU (s):          \(cpu.map { "\($0.0) \(String(format: "%.1f", $0.1.own))" + ($0.1.children > 0 ? "+\(String(format: "%.1f", $0.1.children)) tasks" : "") }.joined(separator: ", ")); \(String(format: "%.2f", totalCPU * 1000 / Double(max(1, s.completed.count)))) ms per job in the main run")
 print("  baseline:         /bin/true posix_spawn'ed sequentially at \(String(format: "%.0f", baselineRate))/s on this machine; the cluster reaches \(String(format: "%.2f", rate / baselineRate))x of it")
