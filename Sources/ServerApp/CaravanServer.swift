@@ -185,9 +185,13 @@ struct NodeOptions: ParsableArguments {
     var dataset: [String] = []
     @Option(help: "The Docker engine's socket, for the docker driver.")
     var dockerSocket: String?
+    @Option(help: "Finished allocations kept (state, logs, outputs) before the oldest are collected.")
+    var gcMaxAllocs = 50
 
     func configuration(servers: [PeerAddress]) throws -> ClientConfiguration {
+        guard gcMaxAllocs >= 0 else { throw ValidationError("--gc-max-allocs must be 0 or more, not \(gcMaxAllocs)") }
         var c = ClientConfiguration(name: nodeName ?? ProcessInfo.processInfo.hostName, servers: servers)
+        c.finishedAllocationsKept = gcMaxAllocs
         c.dataDirectory = clientDataDir
         c.datacenter = datacenter
         c.nodeClass = nodeClass

@@ -65,7 +65,9 @@ import Transport
         try await withCluster(size: 3, durable: false) { cluster in
             let runs = try Self.makeRuns(cluster)
             let leader = try await cluster.leader()
-            let clients = [try cluster.addClient(name: "c1"), try cluster.addClient(name: "c2")]
+            // Every allocation's directory is kept, to read its output.
+            let keepAll = ["--gc-max-allocs", "500"]
+            let clients = [try cluster.addClient(name: "c1", extra: keepAll), try cluster.addClient(name: "c2", extra: keepAll)]
             try await eventually("both nodes are ready") { try await Self.readyNodes(on: leader) == 2 }
             let ids = (0..<500).map { "job-\($0)" }
             // Submitted through every server, 8 at a time.
@@ -180,6 +182,36 @@ import Transport
             }
             #expect(Self.runCount("survives", in: runs) == 1)
             #expect(client.log.contains("reattached to 1 allocations"))
+        }
+    }
+
+    /// A client keeps a bounded number of finished allocations: their state
+    /// and directories would otherwise grow with every job it ever ran.
+    @Test func aClientCollectsItsOldestFinishedAllocationsBeyondTheNumberKept() async throws {
+        try await withCluster(size: 3, durable: false) { cluster in
+            let runs = try Self.makeRuns(cluster)
+            let leader = try await cluster.leader()
+            let client = try cluster.addClient(name: "collecting", extra: ["--gc-max-allocs", "2"])
+            try await eventually("the node is ready") { try await Self.readyNodes(on: leader) == 1 }
+            let ids = (0..<6).map { "short-\($0)" }
+            for id in ids { try await Self.register(Self.batchJob(id: id, runs: runs), through: leader) }
+            try await eventually("6 jobs complete", timeout: .seconds(30)) {
+                let jobs = try await Self.jobs(on: leader)
+                return jobs.count == 6 && jobs.allSatisfy { $0.allocationCounts["complete"] == 1 }
+            }
+            try await eventually("the client keeps the directories of 2 finished allocations") {
+                (try? FileManager.default.contentsOfDirectory(atPath: client.allocationsDirectory).count) == 2
+            }
+            for id in ids { #expect(Self.runCount(id, in: runs) == 1, "job \(id) ran \(Self.runCount(id, in: runs)) times") }
+            // Restarted, it remembers only what it kept, and runs nothing again.
+            client.kill()
+            try client.restart()
+            try await eventually("the node is ready again") { try await Self.readyNodes(on: leader) == 1 }
+            try await Self.register(Self.batchJob(id: "after-restart", runs: runs), through: leader)
+            try await eventually("the next job completes") {
+                try await Self.allocations(of: "after-restart", on: leader).first?.clientStatus == "complete"
+            }
+            for id in ids { #expect(Self.runCount(id, in: runs) == 1, "job \(id) ran again after the restart") }
         }
     }
 

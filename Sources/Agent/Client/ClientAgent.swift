@@ -33,6 +33,12 @@ public actor ClientAgent {
     private var servers: [PeerAddress]
     private var runners: [AllocationID: AllocationRunner] = [:]
     private var known: [AllocationID: ClientState.LocalAllocation] = [:]
+    /// Finished allocations, oldest first: the ones collected beyond
+    /// ``ClientConfiguration/finishedAllocationsKept``.
+    private var finished: [AllocationID] = []
+    /// Runners of finished allocations being destroyed; a directory is
+    /// removed only after its runner is done with it.
+    private var destroying: [AllocationID: Task<Void, Never>] = [:]
     private var sequence: UInt64
     /// Status updates buffered on disk and not yet acknowledged by a server, oldest first.
     private var outbox: [(UInt64, ClientAllocationUpdate)]
@@ -273,9 +279,12 @@ public actor ClientAgent {
 
     /// After a restart: reattach to what was running, remember what finished.
     private func reattach() async throws {
-        for record in try local.allocations() {
+        for record in try local.allocations().sorted(by: { $0.allocation.createdAt < $1.allocation.createdAt }) {
             known[record.allocation.id] = record
-            guard !record.status.isTerminal else { continue }
+            guard !record.status.isTerminal else {
+                finished.append(record.allocation.id)
+                continue
+            }
             let runner = makeRunner(record.allocation, record.job)
             runners[record.allocation.id] = runner
             if let checkpoint = record.checkpoint {
@@ -303,7 +312,7 @@ public actor ClientAgent {
         guard !batch.isEmpty else { return }
         var dirty: [AllocationID: ClientState.LocalAllocation] = [:]
         var updates: [ClientAllocationUpdate] = []
-        var finished: [AllocationID] = []
+        var ended: [AllocationID] = []
         for event in batch {
             switch event {
             case .checkpoint(let id, let checkpoint):
@@ -313,13 +322,14 @@ public actor ClientAgent {
                 dirty[id] = record
             case .status(let id, let status, let observed):
                 guard var record = known[id], record.status != status.clientStatus || !status.clientStatus.isTerminal else { continue }
+                let wasTerminal = record.status.isTerminal
                 record.status = status.clientStatus
                 known[id] = record
                 dirty[id] = record
                 updates.append(ClientAllocationUpdate(
                     allocationID: id, clientStatus: status.clientStatus, clientDescription: status.description,
                     taskStates: status.tasks, observedAt: observed))
-                if status.clientStatus.isTerminal { finished.append(id) }
+                if status.clientStatus.isTerminal && !wasTerminal { ended.append(id) }
             }
         }
         do {
@@ -328,8 +338,43 @@ public actor ClientAgent {
             logger.error("cannot save the state of \(dirty.count) allocations: \(error)")
         }
         if !updates.isEmpty { flushes.yield() }
+        for id in ended {
+            finished.append(id)
+            if let runner = runners.removeValue(forKey: id) { destroying[id] = Task { await runner.destroy() } }
+        }
+    }
+
+    /// Collects the oldest finished allocations beyond the number kept whose
+    /// final status the servers have: forgets them, deletes their state and,
+    /// once their runners are done, their directories.
+    private func collectFinished() {
+        let excess = finished.count - configuration.finishedAllocationsKept
+        guard excess > 0 else { return }
+        let unsent = Set(outbox.map(\.1.allocationID))
+        var collected: [AllocationID] = []
+        var kept: [AllocationID] = []
         for id in finished {
-            if let runner = runners.removeValue(forKey: id) { Task { await runner.destroy() } }
+            if collected.count < excess, !unsent.contains(id), runners[id] == nil {
+                collected.append(id)
+            } else {
+                kept.append(id)
+            }
+        }
+        guard !collected.isEmpty else { return }
+        do {
+            try local.forget(collected)
+        } catch {
+            logger.error("cannot delete the state of \(collected.count) finished allocations: \(error)")
+            return
+        }
+        finished = kept
+        for id in collected { known[id] = nil }
+        let removals = collected.map { (destroying.removeValue(forKey: $0), "\(allocationsDirectory)/\($0.rawValue)") }
+        Task.detached {
+            for (destroy, directory) in removals {
+                await destroy?.value
+                try? FileManager.default.removeItem(atPath: directory)
+            }
         }
     }
 
@@ -353,6 +398,7 @@ public actor ClientAgent {
                 try local.acknowledge(through: batch.map(\.0))
                 // Only this loop removes; the recorder appends behind it.
                 outbox.removeFirst(batch.count)
+                collectFinished()
             }
         }
     }

@@ -27,6 +27,10 @@ public struct ClientConfiguration: Sendable {
     public var reserved = NodeResources(cpu: 0, memoryMB: 0)
     /// Status updates are sent in batches of at most this many.
     public var statusBatch = 512
+    /// Finished allocations kept, state and directory (logs, outputs)
+    /// included, before the oldest are collected; one is collected only
+    /// after the servers have its final status (Nomad's `gc_max_allocs`).
+    public var finishedAllocationsKept = 50
 
     public init(name: String, servers: [PeerAddress]) {
         self.name = name

@@ -38,6 +38,13 @@ final class ClientState: Sendable {
 
     static func key(_ id: AllocationID) -> [UInt8] { Array("alloc/\(id.rawValue)".utf8) }
 
+    /// Deletes the state of allocations that were collected.
+    func forget(_ ids: [AllocationID]) throws {
+        var batch = KeyValueBatch()
+        for id in ids { batch.delete(Self.key(id)) }
+        try store.write(batch)
+    }
+
     /// Saves `allocations` and buffers `updates` after those already
     /// buffered, in one durable batch.
     /// - Returns: the updates with the sequence numbers they were buffered under.
