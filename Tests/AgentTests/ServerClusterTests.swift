@@ -67,7 +67,7 @@ import Transport
             try await cluster.register("before-stop", through: leader)
             let writes = Task {
                 for i in 0..<2_000 where !Task.isCancelled {
-                    try? await cluster.register("while-stopping-\(i)", through: leader)
+                    _ = try? await cluster.register("while-stopping-\(i)", through: leader)
                 }
             }
             defer { writes.cancel() }
