@@ -12,11 +12,19 @@ struct ExecDriverTests {
         let fingerprint = await driver.fingerprint()
         #expect(fingerprint.isHealthy)
         #expect(["enforced", "not enforced"].contains(fingerprint.attributes["driver.exec.memory_limit"]))
+        #if os(Linux) && (arch(x86_64) || arch(arm64))
+        #expect(fingerprint.attributes["driver.exec.supervisor"] == "static")
+        #endif
         print("exec fingerprint: \(fingerprint.attributes.sorted(by: { $0.key < $1.key }))")
     }
 
-    @Test("exit codes, stdout and stderr, env and working directory")
-    func exitCodeAndOutput() async throws {
+    /// The driver with its static supervisor, or with the `/bin/sh` one used
+    /// where there is none: both must behave the same.
+    static func driver(shell: Bool) -> ExecDriver { shell ? ExecDriver(supervisor: .shell) : ExecDriver() }
+
+    @Test("exit codes, stdout and stderr, env and working directory", arguments: [false, true])
+    func exitCodeAndOutput(shell: Bool) async throws {
+        let driver = Self.driver(shell: shell)
         let directory = try makeTaskDirectory()
         var spec = shellTask(#"echo "out $GREETING [$A][$ZZ]"; echo "err in $(pwd)" >&2; exit 3"#)
         // Several variables, each read back exactly: none may run into the next.
@@ -97,8 +105,9 @@ struct ExecDriverTests {
         try await driver.destroy(handle)
     }
 
-    @Test("signal reaches the task; a task that handles SIGTERM exits by itself")
-    func gracefulStop() async throws {
+    @Test("signal reaches the task; a task that handles SIGTERM exits by itself", arguments: [false, true])
+    func gracefulStop(shell: Bool) async throws {
+        let driver = Self.driver(shell: shell)
         let directory = try makeTaskDirectory()
         let spec = shellTask(#"trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.05; done"#)
         let handle = try await driver.start(spec, in: directory)

@@ -28,6 +28,20 @@ struct ExecRecoverTests {
         try await driver.destroy(handle)
     }
 
+    @Test("a task the /bin/sh supervisor started is recovered by a driver with the static one")
+    func recoverAcrossSupervisors() async throws {
+        let directory = try makeTaskDirectory()
+        let first = ExecDriver(supervisor: .shell)
+        let handle = try await first.start(
+            shellTask(#"echo before; while [ ! -f "$CARAVAN_LOCAL_DIR/go" ]; do sleep 0.02; done; exit 5"#), in: directory)
+        #expect(await eventually { handle.stdout.readText() == "before\n" })
+        let second = ExecDriver()
+        try await second.recover(handle)
+        _ = FileManager.default.createFile(atPath: directory.local + "/go", contents: nil)
+        #expect(try await second.wait(handle).exitCode == 5)
+        try await second.destroy(handle)
+    }
+
     @Test("a task that ended while no agent watched reports its recorded exit status")
     func endedMeanwhile() async throws {
         let directory = try makeTaskDirectory()

@@ -79,7 +79,8 @@ public actor ClientAgent {
             store = InMemoryKeyValueStore()
         }
         let local = ClientState(store: store)
-        let registry = drivers ?? DriverRegistry.builtIn(dockerSocket: configuration.dockerSocket ?? DockerDriver.defaultSocket)
+        let registry = drivers ?? DriverRegistry.builtIn(
+            dockerSocket: configuration.dockerSocket ?? DockerDriver.defaultSocket, stateDirectory: directory)
         let id = try local.nodeID()
         let node = await Fingerprint.node(id: id, configuration: configuration, drivers: registry, dataDirectory: directory)
         let agent = ClientAgent(

@@ -17,10 +17,13 @@ public final class DriverRegistry: Sendable {
 
     /// A registry holding the built-in `exec`, `docker` and `wasm` drivers.
     ///
-    /// - Parameter dockerSocket: the Docker engine's socket for the docker driver.
-    public static func builtIn(dockerSocket: String = DockerDriver.defaultSocket) -> DriverRegistry {
+    /// - Parameters:
+    ///   - dockerSocket: the Docker engine's socket for the docker driver.
+    ///   - stateDirectory: a directory the agent keeps, for drivers' files
+    ///     (the exec driver's supervisor); nil: temporary ones.
+    public static func builtIn(dockerSocket: String = DockerDriver.defaultSocket, stateDirectory: String? = nil) -> DriverRegistry {
         let registry = DriverRegistry()
-        for driver: any TaskDriver in [ExecDriver(), DockerDriver(socketPath: dockerSocket), WasmDriver()] {
+        for driver: any TaskDriver in [ExecDriver(stateDirectory: stateDirectory), DockerDriver(socketPath: dockerSocket), WasmDriver()] {
             try? registry.register(driver)
         }
         return registry

@@ -10,10 +10,11 @@ import Musl
 
 /// Runs a task as a process on the host (Nomad's `exec`/`raw_exec`).
 ///
-/// - The task runs in its own session and process group, under a small `/bin/sh`
-///   supervisor that records its exit status in the task directory and keeps its
-///   log pipes open, so that the task survives an agent restart and
-///   ``recover(_:)`` can reattach to it (by pid and start time).
+/// - The task runs in its own session and process group, under a small static
+///   supervisor (``ExecSupervisor``; a `/bin/sh` script where there is none)
+///   that records its exit status in the task directory and keeps its log pipes
+///   open, so that the task survives an agent restart and ``recover(_:)`` can
+///   reattach to it (by pid and start time).
 /// - stdout and stderr go through named pipes to rotating files in `logs/`.
 /// - Memory and CPU limits are enforced through cgroups (v2, or v1's memory and
 ///   cpu hierarchies) where the host lets the agent create them; the fingerprint
@@ -30,11 +31,29 @@ public final class ExecDriver: TaskDriver {
     public let name = "exec"
 
     private let cgroups: CgroupSupport
+    private let supervisor: ExecSupervisor
     private let tasks = Mutex<[String: ExecTask]>([:])
 
-    /// An exec driver; probes the host's cgroups once.
-    public init() {
+    /// An exec driver; probes the host's cgroups once and installs the task
+    /// supervisor.
+    ///
+    /// - Parameter stateDirectory: a directory the agent keeps (its data
+    ///   directory): the supervisor is installed there, replacing the one an
+    ///   earlier agent left. nil: in a directory of its own under the
+    ///   temporary directory, removed when the driver goes.
+    public init(stateDirectory: String? = nil) {
         self.cgroups = CgroupSupport.detect()
+        self.supervisor = ExecSupervisor.install(in: stateDirectory)
+    }
+
+    /// An exec driver with the given supervisor (tests: the shell's).
+    init(supervisor: ExecSupervisor) {
+        self.cgroups = CgroupSupport.detect()
+        self.supervisor = supervisor
+    }
+
+    deinit {
+        supervisor.uninstall()
     }
 
     public func fingerprint() async -> DriverFingerprint {
@@ -44,7 +63,8 @@ public final class ExecDriver: TaskDriver {
             "driver.exec.cpu_limit": cgroups.enforcesCPU ? "enforced" : "not enforced",
         ]
         if let reason = cgroups.reason { attributes["driver.exec.cgroups.note"] = reason }
-        guard FileManager.default.isExecutableFile(atPath: "/bin/sh") else {
+        attributes["driver.exec.supervisor"] = supervisor == .shell ? "sh" : "static"
+        guard supervisor != .shell || FileManager.default.isExecutableFile(atPath: "/bin/sh") else {
             return DriverFingerprint(driver: name, health: .unavailable(reason: "/bin/sh is missing"), attributes: attributes)
         }
         return DriverFingerprint(driver: name, health: .healthy, version: "1", attributes: attributes)
@@ -108,40 +128,51 @@ public final class ExecDriver: TaskDriver {
         // Start the supervisor; it waits for "go" until it is in the task's cgroups.
         let started = ResultLatch<Result<Int32, TaskDriverError>>()
         let exited = ResultLatch<(code: Int32, signal: Int32?)?>()
-        let arguments = ["-c", Self.supervisorScript, "caravan-exec", stateDirectory, executable] + config.args
+        let (supervisorPath, arguments) = supervisor.invocation(stateDirectory: stateDirectory, command: executable, arguments: config.args)
         // Raw entries go to strdup(3) as they are: each must carry its NUL.
         let environment = Environment.custom(env.map { Array("\($0.key)=\($0.value)\0".utf8) })
         let taskID = task.id
         Task.detached { [cgroup] in
-            do {
-                let outcome = try await run(
-                    .path(FilePath("/bin/sh")),
-                    arguments: Arguments(arguments),
-                    environment: environment,
-                    workingDirectory: FilePath(cwd),
-                    platformOptions: options,
-                    input: .inputWriter,
-                    output: .discarded,
-                    error: .discarded
-                ) { execution in
-                    let pid = execution.processIdentifier.value
-                    var failure: TaskDriverError?
-                    do {
-                        try cgroup?.add(pid: pid)
-                    } catch {
-                        failure = .engineFailed(taskID: taskID, operation: "joining the task's cgroups", reason: "\(error)")
+            // A file open for writing when any thread of the process forks
+            // stays open in the child until that child execs, so exec of the
+            // supervisor just installed can meet ETXTBSY for a moment.
+            var busy = 0
+            while true {
+                do {
+                    let outcome = try await run(
+                        .path(FilePath(supervisorPath)),
+                        arguments: Arguments(arguments),
+                        environment: environment,
+                        workingDirectory: FilePath(cwd),
+                        platformOptions: options,
+                        input: .inputWriter,
+                        output: .discarded,
+                        error: .discarded
+                    ) { execution in
+                        let pid = execution.processIdentifier.value
+                        var failure: TaskDriverError?
+                        do {
+                            try cgroup?.add(pid: pid)
+                        } catch {
+                            failure = .engineFailed(taskID: taskID, operation: "joining the task's cgroups", reason: "\(error)")
+                        }
+                        _ = try? await execution.standardInputWriter.write(failure == nil ? "go\n" : "no\n")
+                        try? await execution.standardInputWriter.finish()
+                        started.resolve(failure.map { .failure($0) } ?? .success(pid))
                     }
-                    _ = try? await execution.standardInputWriter.write(failure == nil ? "go\n" : "no\n")
-                    try? await execution.standardInputWriter.finish()
-                    started.resolve(failure.map { .failure($0) } ?? .success(pid))
+                    switch outcome.terminationStatus {
+                    case .exited(let code): exited.resolve((code, nil))
+                    case .signaled(let signal): exited.resolve((128 + signal, signal))
+                    }
+                } catch let error as SubprocessError where error.underlyingError == .textFileBusy && busy < 5 {
+                    busy += 1
+                    try? await Task.sleep(for: .milliseconds(busy))
+                    continue
+                } catch {
+                    started.resolve(.failure(.startFailed(taskID: taskID, reason: "\(error)")))
+                    exited.resolve(nil)
                 }
-                switch outcome.terminationStatus {
-                case .exited(let code): exited.resolve((code, nil))
-                case .signaled(let signal): exited.resolve((128 + signal, signal))
-                }
-            } catch {
-                started.resolve(.failure(.startFailed(taskID: taskID, reason: "\(error)")))
-                exited.resolve(nil)
+                return
             }
         }
 
@@ -297,15 +328,4 @@ public final class ExecDriver: TaskDriver {
     /// outlives signals sent to the group long enough to record the exit status
     /// (a trap's handler is reset in the program, so the program sees the
     /// signal as usual), and exits with the program's status.
-    static let supervisorScript = #"""
-        d=$1; shift
-        exec 3<>"$d/stdout.fifo" 4<>"$d/stderr.fifo" || exit 125
-        IFS= read -r go || exit 125
-        [ "$go" = go ] || exit 125
-        trap : TERM INT QUIT HUP USR1 USR2
-        "$@" </dev/null >"$d/stdout.fifo" 2>"$d/stderr.fifo" 3>&- 4>&-
-        s=$?
-        echo "$s" >"$d/exit"
-        exit "$s"
-        """#
 }

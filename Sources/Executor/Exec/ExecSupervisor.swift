@@ -1,0 +1,112 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What starts an exec task, waits for it and records its exit status in the
+/// task's state directory (see `Supervisor/supervisor.c` for the protocol):
+/// that static program where this architecture has it and its directory lets
+/// it run, otherwise a `/bin/sh` script that does the same. Both leave the
+/// same files, so either recovers the other's tasks.
+///
+/// The program starts with one exec and no dynamic linking: `sh` cost a
+/// task about as much CPU as the task's own `/bin/true`.
+enum ExecSupervisor: Sendable, Equatable {
+    /// The installed program; `temporary` when it is in a directory of its
+    /// own that ``uninstall()`` removes.
+    case program(path: String, temporary: Bool)
+    case shell
+
+    /// The executable and arguments that run `command` with `arguments` under this supervisor.
+    func invocation(stateDirectory: String, command: String, arguments: [String]) -> (executable: String, arguments: [String]) {
+        switch self {
+        case .program(let path, _): (path, [stateDirectory, command] + arguments)
+        case .shell: ("/bin/sh", ["-c", Self.script, "caravan-exec", stateDirectory, command] + arguments)
+        }
+    }
+
+    /// Installs the program as `directory/exec-supervisor`, replacing the one
+    /// an earlier agent left (tasks it runs keep running); with no
+    /// `directory`, in a new directory of its own under the temporary
+    /// directory. Readable and executable by all: a task with a `user` runs
+    /// it as that user. The shell when there is no program for this
+    /// architecture or it cannot be written or run there.
+    static func install(in directory: String?) -> ExecSupervisor {
+        guard let encoded = embedded, let program = Data(base64Encoded: encoded) else { return .shell }
+        let home: String
+        if let directory {
+            home = directory
+        } else {
+            var temporary = NSTemporaryDirectory()
+            while temporary.count > 1 && temporary.hasSuffix("/") { temporary.removeLast() }
+            var template = Array("\(temporary)/caravan-exec-supervisor-XXXXXX".utf8CString)
+            guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { return .shell }
+            home = String(cString: made)
+            guard chmod(home, 0o755) == 0 else {
+                rmdir(home)
+                return .shell
+            }
+        }
+        let path = home + "/exec-supervisor"
+        let staged = path + ".\(getpid())"
+        var filesystem = statvfs()
+        let noExec: UInt = 8  // ST_NOEXEC, which Glibc does not export to Swift
+        let installed = statvfs(home, &filesystem) == 0 && filesystem.f_flag & noExec == 0
+            && store(program, at: staged) && rename(staged, path) == 0
+        guard installed else {
+            unlink(staged)
+            if directory == nil { rmdir(home) }
+            return .shell
+        }
+        return .program(path: path, temporary: directory == nil)
+    }
+
+    /// Removes a program installed in a directory of its own (tasks it runs keep running).
+    func uninstall() {
+        guard case .program(let path, temporary: true) = self else { return }
+        unlink(path)
+        rmdir((path as NSString).deletingLastPathComponent)
+    }
+
+    private static func store(_ bytes: Data, at path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { return false }
+        let complete = bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+        // The mode asked for at creation is masked by the umask.
+        return close(fd) == 0 && complete && chmod(path, 0o755) == 0
+    }
+
+    private static var embedded: String? {
+        #if os(Linux) && arch(x86_64)
+        x86_64
+        #elseif os(Linux) && arch(arm64)
+        aarch64
+        #else
+        nil
+        #endif
+    }
+
+    /// What the program does, in `sh`: `$1` is the state directory, the rest the command.
+    static let script = #"""
+        d=$1; shift
+        exec 3<>"$d/stdout.fifo" 4<>"$d/stderr.fifo" || exit 125
+        IFS= read -r go || exit 125
+        [ "$go" = go ] || exit 125
+        trap : TERM INT QUIT HUP USR1 USR2
+        "$@" </dev/null >"$d/stdout.fifo" 2>"$d/stderr.fifo" 3>&- 4>&-
+        s=$?
+        echo "$s" >"$d/exit"
+        exit "$s"
+        """#
+}

@@ -1,0 +1,132 @@
+// The exec driver's task supervisor: a static program without libc, so that
+// starting it costs one exec and no dynamic linking.
+//
+//   supervisor STATE_DIR COMMAND [ARG...]
+//
+// 1. Opens STATE_DIR/stdout.fifo and STATE_DIR/stderr.fifo read-write and
+//    keeps them open: the pipes keep a reader while the client restarts.
+// 2. Reads one line from standard input; anything but "go" ends it (125).
+//    The driver writes "go" once the supervisor is in the task's cgroups.
+// 3. Blocks SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2 for itself:
+//    signals sent to the task's process group reach the task, not this.
+// 4. Runs COMMAND with standard input /dev/null and standard output and
+//    error into the FIFOs, waits for it, writes its status (the shell's $?:
+//    the exit code, or 128 + the signal) to STATE_DIR/exit, and exits with it.
+//
+// Regenerate the embedded binaries with scripts/generate-exec-supervisor.sh.
+
+typedef unsigned long size_t;
+
+#if defined(__x86_64__)
+enum { SYS_read = 0, SYS_write = 1, SYS_close = 3, SYS_rt_sigprocmask = 14, SYS_clone = 56, SYS_execve = 59,
+       SYS_wait4 = 61, SYS_exit_group = 231, SYS_openat = 257, SYS_dup3 = 292 };
+static long sys(long n, long a, long b, long c, long d) {
+    register long r10 __asm__("r10") = d;
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+    return r;
+}
+__asm__(".text\n.global _start\n_start:\n xor %rbp, %rbp\n mov %rsp, %rdi\n and $-16, %rsp\n call start\n hlt\n");
+#elif defined(__aarch64__)
+enum { SYS_read = 63, SYS_write = 64, SYS_close = 57, SYS_rt_sigprocmask = 135, SYS_clone = 220, SYS_execve = 221,
+       SYS_wait4 = 260, SYS_exit_group = 94, SYS_openat = 56, SYS_dup3 = 24 };
+static long sys(long n, long a, long b, long c, long d) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = 0;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+    return x0;
+}
+__asm__(".text\n.global _start\n_start:\n mov x29, #0\n mov x30, #0\n mov x0, sp\n bl start\n brk #0\n");
+#else
+#error "the exec supervisor knows x86_64 and aarch64"
+#endif
+
+enum { AT_FDCWD = -100, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_TRUNC = 01000, O_CLOEXEC = 02000000,
+       SIGCHLD = 17, EINTR = 4 };
+
+static void quit(int code) {
+    for (;;) sys(SYS_exit_group, code, 0, 0, 0);
+}
+
+/* `directory` + "/" + `name`, in `out` (PATH_MAX); 0 when it does not fit. */
+static int join(char *out, const char *directory, const char *name) {
+    size_t n = 0;
+    for (const char *p = directory; *p; p++) { if (n >= 4000) return 0; out[n++] = *p; }
+    out[n++] = '/';
+    for (const char *p = name; *p; p++) { if (n >= 4094) return 0; out[n++] = *p; }
+    out[n] = 0;
+    return 1;
+}
+
+static long open_at(const char *path, long flags, long mode) { return sys(SYS_openat, AT_FDCWD, (long)path, flags, mode); }
+
+__attribute__((used)) void start(long *stack) {
+    long argc = stack[0];
+    char **argv = (char **)(stack + 1);
+    char **envp = argv + argc + 1;
+    if (argc < 3) quit(125);
+    const char *directory = argv[1];
+    char out[4096], err[4096], exitFile[4096];
+    if (!join(out, directory, "stdout.fifo") || !join(err, directory, "stderr.fifo") || !join(exitFile, directory, "exit")) quit(125);
+    long keepOut = open_at(out, O_RDWR | O_CLOEXEC, 0);
+    long keepErr = open_at(err, O_RDWR | O_CLOEXEC, 0);
+    if (keepOut < 0 || keepErr < 0) quit(125);
+
+    char line[8];
+    size_t length = 0;
+    for (;;) {
+        char c;
+        long r = sys(SYS_read, 0, (long)&c, 1, 0);
+        if (r == -EINTR) continue;
+        if (r <= 0) quit(125);
+        if (c == '\n') break;
+        if (length == sizeof line) quit(125);
+        line[length++] = c;
+    }
+    if (length != 2 || line[0] != 'g' || line[1] != 'o') quit(125);
+
+    unsigned long blocked = 0, none = 0;
+    const int signals[] = {15, 2, 3, 1, 10, 12}; /* TERM INT QUIT HUP USR1 USR2 */
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) blocked |= 1UL << (signals[i] - 1);
+    sys(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, (long)&blocked, 0, 8);
+
+    long pid = sys(SYS_clone, SIGCHLD, 0, 0, 0);
+    if (pid < 0) quit(125);
+    if (pid == 0) {
+        sys(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&none, 0, 8);
+        long in = open_at("/dev/null", O_RDONLY, 0);
+        long o = open_at(out, O_WRONLY, 0);
+        long e = open_at(err, O_WRONLY, 0);
+        if (in < 0 || o < 0 || e < 0) quit(125);
+        if (sys(SYS_dup3, in, 0, 0, 0) < 0 || sys(SYS_dup3, o, 1, 0, 0) < 0 || sys(SYS_dup3, e, 2, 0, 0) < 0) quit(125);
+        if (in > 2) sys(SYS_close, in, 0, 0, 0);
+        if (o > 2) sys(SYS_close, o, 0, 0, 0);
+        if (e > 2) sys(SYS_close, e, 0, 0, 0);
+        long r = sys(SYS_execve, (long)argv[2], (long)(argv + 2), (long)envp, 0);
+        quit(r == -13 /* EACCES */ ? 126 : 127);
+    }
+
+    int status = 0;
+    long r;
+    do { r = sys(SYS_wait4, pid, (long)&status, 0, 0); } while (r == -EINTR);
+    int code = r < 0 ? 125 : (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+
+    char text[8];
+    size_t n = 0;
+    char digits[4];
+    size_t d = 0;
+    int v = code;
+    do { digits[d++] = (char)('0' + v % 10); v /= 10; } while (v > 0);
+    while (d > 0) text[n++] = digits[--d];
+    text[n++] = '\n';
+    long fd = open_at(exitFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        sys(SYS_write, fd, (long)text, (long)n, 0);
+        sys(SYS_close, fd, 0, 0, 0);
+    }
+    quit(code);
+}
