@@ -22,6 +22,20 @@ import Storage
         #expect(try state.buffered().map(\.1) == updates)
     }
 
+    @Test func aRunStateWrittenLaterOverridesTheOneTheAllocationArrivedWith() throws {
+        let state = ClientState(store: InMemoryKeyValueStore())
+        var sequence: UInt64 = 0
+        let arrived = ClientState.LocalAllocation(allocation: Self.allocation, job: Self.job, checkpoint: nil, status: .pending)
+        try state.write([arrived], buffering: [], after: &sequence)
+        try state.write([], states: ["a1": ClientState.RunState(checkpoint: nil, status: .complete)], buffering: [], after: &sequence)
+        let read = try state.allocations()
+        #expect(read.map(\.status) == [.complete])
+        #expect(read.map(\.job) == [Self.job])
+        try state.forget(["a1"])
+        #expect(try state.allocations().isEmpty)
+        #expect(try state.store.scan(prefix: Array("alloc".utf8)).isEmpty, "both keys are gone")
+    }
+
     @Test func stateWrittenAsJSONBeforeThePackedFormStillReads() throws {
         let store = InMemoryKeyValueStore()
         let local = ClientState.LocalAllocation(allocation: Self.allocation, job: Self.job, checkpoint: nil, status: .running)

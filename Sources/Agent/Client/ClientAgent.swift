@@ -311,7 +311,7 @@ public actor ClientAgent {
     /// batch, and queues the statuses for the servers.
     private func record(_ batch: [RunnerEvent]) {
         guard !batch.isEmpty else { return }
-        var dirty: [AllocationID: ClientState.LocalAllocation] = [:]
+        var dirty: [AllocationID: ClientState.RunState] = [:]
         var updates: [ClientAllocationUpdate] = []
         var ended: [AllocationID] = []
         for event in batch {
@@ -320,13 +320,13 @@ public actor ClientAgent {
                 guard var record = known[id] else { continue }
                 record.checkpoint = checkpoint
                 known[id] = record
-                dirty[id] = record
+                dirty[id] = record.runState
             case .status(let id, let status, let observed):
                 guard var record = known[id], record.status != status.clientStatus || !status.clientStatus.isTerminal else { continue }
                 let wasTerminal = record.status.isTerminal
                 record.status = status.clientStatus
                 known[id] = record
-                dirty[id] = record
+                dirty[id] = record.runState
                 updates.append(ClientAllocationUpdate(
                     allocationID: id, clientStatus: status.clientStatus, clientDescription: status.description,
                     taskStates: status.tasks, observedAt: observed))
@@ -334,7 +334,7 @@ public actor ClientAgent {
             }
         }
         do {
-            outbox += try local.write(Array(dirty.values), buffering: updates, after: &sequence)
+            outbox += try local.write([], states: dirty, buffering: updates, after: &sequence)
         } catch {
             logger.error("cannot save the state of \(dirty.count) allocations: \(error)")
         }

@@ -6,10 +6,13 @@ import Storage
 /// its node ID, reattaches to its running tasks instead of starting them
 /// again, and still sends the status updates it could not send before.
 ///
-/// Keys: `node/id`; `alloc/<id>` → ``LocalAllocation``; `status/<seq>` → a
-/// buffered ``ClientAllocationUpdate``, with `seq` a big-endian counter so a
-/// prefix scan returns them in the order they were observed. Values are
-/// Packed (JSON from before it still reads).
+/// Keys: `node/id`; `alloc/<id>` → ``LocalAllocation`` as it arrived;
+/// `allocstate/<id>` → its ``RunState`` since (what changes while it runs,
+/// written without the allocation and job); `status/<seq>` → a buffered
+/// ``ClientAllocationUpdate``, with `seq` a big-endian counter so a prefix
+/// scan returns them in the order they were observed. Values are Packed
+/// (JSON from before it still reads; so do `alloc/` records that hold the
+/// run state themselves, as they did before `allocstate/`).
 final class ClientState: Sendable {
     let store: any KeyValueStore
 
@@ -23,6 +26,17 @@ final class ClientState: Sendable {
         var job: Job
         var checkpoint: AllocationCheckpoint?
         var status: ClientStatus
+
+        var runState: RunState {
+            get { RunState(checkpoint: checkpoint, status: status) }
+            set { (checkpoint, status) = (newValue.checkpoint, newValue.status) }
+        }
+    }
+
+    /// What changes while an allocation runs.
+    struct RunState: Codable, Sendable {
+        var checkpoint: AllocationCheckpoint?
+        var status: ClientStatus
     }
 
     func nodeID() throws -> NodeID {
@@ -33,27 +47,45 @@ final class ClientState: Sendable {
     }
 
     func allocations() throws -> [LocalAllocation] {
-        try store.scan(prefix: Array("alloc/".utf8)).compactMap { try? Packed.decode(LocalAllocation.self, fromPackedOrJSON: $0.value) }
+        var states: [String: RunState] = [:]
+        let statePrefix = Array("allocstate/".utf8)
+        for pair in try store.scan(prefix: statePrefix) {
+            guard let state = try? Packed.decode(RunState.self, fromPackedOrJSON: pair.value) else { continue }
+            states[String(decoding: pair.key.dropFirst(statePrefix.count), as: UTF8.self)] = state
+        }
+        return try store.scan(prefix: Array("alloc/".utf8)).compactMap { pair in
+            guard var local = try? Packed.decode(LocalAllocation.self, fromPackedOrJSON: pair.value) else { return nil }
+            if let state = states[local.allocation.id.rawValue] { local.runState = state }
+            return local
+        }
     }
 
     static func key(_ id: AllocationID) -> [UInt8] { Array("alloc/\(id.rawValue)".utf8) }
+    static func stateKey(_ id: AllocationID) -> [UInt8] { Array("allocstate/\(id.rawValue)".utf8) }
 
     /// Deletes the state of allocations that were collected.
     func forget(_ ids: [AllocationID]) throws {
         var batch = KeyValueBatch()
-        for id in ids { batch.delete(Self.key(id)) }
+        for id in ids {
+            batch.delete(Self.key(id))
+            batch.delete(Self.stateKey(id))
+        }
         try store.write(batch)
     }
 
-    /// Saves `allocations` and buffers `updates` after those already
-    /// buffered, in one durable batch.
+    /// Saves allocations that `arrived` (with their jobs) and the run states
+    /// of allocations, and buffers `updates` after those already buffered,
+    /// in one durable batch.
     /// - Returns: the updates with the sequence numbers they were buffered under.
     @discardableResult
-    func write(_ allocations: [LocalAllocation], buffering updates: [ClientAllocationUpdate],
+    func write(_ arrived: [LocalAllocation], states: [AllocationID: RunState] = [:], buffering updates: [ClientAllocationUpdate],
                after sequence: inout UInt64) throws -> [(UInt64, ClientAllocationUpdate)] {
         var batch = KeyValueBatch()
-        for allocation in allocations {
+        for allocation in arrived {
             batch.put(Self.key(allocation.allocation.id), try Packed.encode(allocation))
+        }
+        for (id, state) in states {
+            batch.put(Self.stateKey(id), try Packed.encode(state))
         }
         var sequenced: [(UInt64, ClientAllocationUpdate)] = []
         for update in updates {
