@@ -184,6 +184,7 @@ public actor ClientAgent {
             group.addTask {
                 var request = Caravan_Node_V1_WatchAllocationsRequest()
                 request.nodeID = id.rawValue
+                request.packed = true
                 try await connection.node.watchAllocations(request) { response in
                     for try await update in response.messages { await self.apply(update) }
                 }
@@ -229,13 +230,13 @@ public actor ClientAgent {
             listed.insert(id)
             // One this client runs already needs nothing decoded.
             if assignment.desiredStatus == DesiredStatus.run.rawValue, known[id] != nil { continue }
-            guard let allocation = try? WireJSON.decode(Allocation.self, from: assignment.allocationJson) else {
+            guard let allocation = try? Self.decode(Allocation.self, packed: assignment.allocationPacked, json: assignment.allocationJson) else {
                 logger.error("allocation \(id) arrived without a readable allocation; ignoring it")
                 continue
             }
             if allocation.desiredStatus == .run {
                 guard known[id] == nil else { continue }
-                guard let job = try? WireJSON.decode(Job.self, from: assignment.jobJson) else {
+                guard let job = try? Self.decode(Job.self, packed: assignment.jobPacked, json: assignment.jobJson) else {
                     logger.error("allocation \(id) arrived without a readable job; ignoring it")
                     continue
                 }
@@ -260,6 +261,12 @@ public actor ClientAgent {
             for id in runners.keys where !listed.contains(id) { stop(id, because: "no longer assigned to this node") }
         }
         for id in update.removedAllocationIds.map({ AllocationID($0) }) { stop(id, because: "no longer assigned to this node") }
+    }
+
+    /// An assignment's value: Packed when the server sent it so, else JSON
+    /// (a server from before Packed assignments).
+    private static func decode<T: Decodable>(_ type: T.Type, packed: Data, json: Data) throws -> T {
+        packed.isEmpty ? try WireJSON.decode(type, from: json) : try Packed.decode(type, from: [UInt8](packed))
     }
 
     private func stop(_ id: AllocationID, because reason: String) {

@@ -69,7 +69,7 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
         var sent: [AllocationID: Assignment] = [:]
         var first = true
         for await _ in watch.wakeups {
-            let update = Self.changes(for: node, in: watch.take(), sent: &sent, full: first, from: plane.stateMachine)
+            let update = Self.changes(for: node, in: watch.take(), sent: &sent, full: first, packed: request.packed, from: plane.stateMachine)
             if first || !update.allocations.isEmpty || !update.removedAllocationIds.isEmpty {
                 try await response.write(update)
             }
@@ -84,7 +84,7 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
     /// changes, and a slow stream would hold the snapshot across many applies.
     private static func changes(
         for node: NodeID, in changed: AllocationWatchHub.Changed, sent: inout [AllocationID: Assignment], full: Bool,
-        from stateMachine: ServerStateMachine
+        packed: Bool, from stateMachine: ServerStateMachine
     ) -> Caravan_Node_V1_AllocationUpdate {
         let state = stateMachine.snapshotOfState
         var update = Caravan_Node_V1_AllocationUpdate()
@@ -97,7 +97,7 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
             for a in state.cluster.unfinishedAllocations(onNode: node) {
                 let assignment = Assignment(a)
                 current[a.id] = assignment
-                if full || sent[a.id] != assignment { update.allocations.append(Self.assignment(a, state: state)) }
+                if full || sent[a.id] != assignment { update.allocations.append(Self.assignment(a, state: state, packed: packed)) }
             }
             removed = sent.keys.filter { current[$0] == nil }
             sent = current
@@ -106,7 +106,7 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
                 if let a = state.cluster.allocations[id], a.nodeID == node, !a.clientStatus.isTerminal {
                     let assignment = Assignment(a)
                     if sent.updateValue(assignment, forKey: id) != assignment {
-                        update.allocations.append(Self.assignment(a, state: state))
+                        update.allocations.append(Self.assignment(a, state: state, packed: packed))
                     }
                 } else if sent.removeValue(forKey: id) != nil {
                     removed.append(id)
@@ -157,15 +157,21 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
         }
     }
 
-    static func assignment(_ a: Allocation, state: ServerState) -> Caravan_Node_V1_AllocationAssignment {
+    /// `a` as the node runs it, with its job; Packed when the node reads it
+    /// (a node from before that reads the JSON).
+    static func assignment(_ a: Allocation, state: ServerState, packed: Bool) -> Caravan_Node_V1_AllocationAssignment {
         var wire = Caravan_Node_V1_AllocationAssignment()
         wire.allocationID = a.id.rawValue
         wire.desiredStatus = a.desiredStatus.rawValue
-        wire.allocationJson = WireJSON.encode(a)
         let record = state.jobs[a.jobKey]
-        if let job = record?.versions.last(where: { $0.version == a.jobVersion }) ?? record?.current {
-            wire.jobJson = WireJSON.encode(job)
+        let job = record?.versions.last(where: { $0.version == a.jobVersion }) ?? record?.current
+        if packed, let allocation = try? Packed.encode(a), let encodedJob = try? job.map({ try Packed.encode($0) }) ?? [] {
+            wire.allocationPacked = Data(allocation)
+            wire.jobPacked = Data(encodedJob)
+            return wire
         }
+        wire.allocationJson = WireJSON.encode(a)
+        if let job { wire.jobJson = WireJSON.encode(job) }
         return wire
     }
 }

@@ -271,6 +271,10 @@ public nonisolated struct Caravan_Node_V1_WatchAllocationsRequest: Sendable {
   /// Send changes after this Raft index; 0 sends the full set first.
   public var fromIndex: UInt64 = 0
 
+  /// The node reads allocation_packed and job_packed: send those instead of
+  /// the JSON (faster to write and to read).
+  public var packed: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -294,6 +298,12 @@ public nonisolated struct Caravan_Node_V1_AllocationAssignment: Sendable {
 
   /// JSON of Model.Job at the allocation's job version: the task group to run.
   public var jobJson: Data = Data()
+
+  /// The same two in Caravan's Packed form (Model.Packed), when the watch asked
+  /// for it; then the JSON fields are empty.
+  public var allocationPacked: Data = Data()
+
+  public var jobPacked: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -934,7 +944,7 @@ nonisolated extension Caravan_Node_V1_HeartbeatResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Caravan_Node_V1_WatchAllocationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchAllocationsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{3}from_index\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{3}from_index\0\u{1}packed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -944,6 +954,7 @@ nonisolated extension Caravan_Node_V1_WatchAllocationsRequest: SwiftProtobuf.Mes
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.fromIndex) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.packed) }()
       default: break
       }
     }
@@ -956,12 +967,16 @@ nonisolated extension Caravan_Node_V1_WatchAllocationsRequest: SwiftProtobuf.Mes
     if self.fromIndex != 0 {
       try visitor.visitSingularUInt64Field(value: self.fromIndex, fieldNumber: 2)
     }
+    if self.packed != false {
+      try visitor.visitSingularBoolField(value: self.packed, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Caravan_Node_V1_WatchAllocationsRequest, rhs: Caravan_Node_V1_WatchAllocationsRequest) -> Bool {
     if lhs.nodeID != rhs.nodeID {return false}
     if lhs.fromIndex != rhs.fromIndex {return false}
+    if lhs.packed != rhs.packed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -969,7 +984,7 @@ nonisolated extension Caravan_Node_V1_WatchAllocationsRequest: SwiftProtobuf.Mes
 
 nonisolated extension Caravan_Node_V1_AllocationAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AllocationAssignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}allocation_id\0\u{3}desired_status\0\u{3}modify_index\0\u{3}allocation_json\0\u{3}job_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}allocation_id\0\u{3}desired_status\0\u{3}modify_index\0\u{3}allocation_json\0\u{3}job_json\0\u{3}allocation_packed\0\u{3}job_packed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -982,6 +997,8 @@ nonisolated extension Caravan_Node_V1_AllocationAssignment: SwiftProtobuf.Messag
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.modifyIndex) }()
       case 4: try { try decoder.decodeSingularBytesField(value: &self.allocationJson) }()
       case 5: try { try decoder.decodeSingularBytesField(value: &self.jobJson) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.allocationPacked) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.jobPacked) }()
       default: break
       }
     }
@@ -1003,6 +1020,12 @@ nonisolated extension Caravan_Node_V1_AllocationAssignment: SwiftProtobuf.Messag
     if !self.jobJson.isEmpty {
       try visitor.visitSingularBytesField(value: self.jobJson, fieldNumber: 5)
     }
+    if !self.allocationPacked.isEmpty {
+      try visitor.visitSingularBytesField(value: self.allocationPacked, fieldNumber: 6)
+    }
+    if !self.jobPacked.isEmpty {
+      try visitor.visitSingularBytesField(value: self.jobPacked, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1012,6 +1035,8 @@ nonisolated extension Caravan_Node_V1_AllocationAssignment: SwiftProtobuf.Messag
     if lhs.modifyIndex != rhs.modifyIndex {return false}
     if lhs.allocationJson != rhs.allocationJson {return false}
     if lhs.jobJson != rhs.jobJson {return false}
+    if lhs.allocationPacked != rhs.allocationPacked {return false}
+    if lhs.jobPacked != rhs.jobPacked {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
