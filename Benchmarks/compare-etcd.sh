@@ -10,7 +10,7 @@
 #
 #   Benchmarks/compare-etcd.sh [WRITES=10000]
 #
-# Installs etcd-server, golang-go and golang-etcd-server-dev when missing.
+# Installs etcd-server, etcd-client, golang-go and golang-etcd-server-dev when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 WRITES=${1:-10000}
@@ -18,6 +18,7 @@ export GO111MODULE=off GOPATH=/usr/share/gocode
 
 missing=()
 command -v etcd >/dev/null || missing+=(etcd-server)
+command -v etcdctl >/dev/null || missing+=(etcd-client)
 command -v go >/dev/null || missing+=(golang-go)
 [ -d /usr/share/gocode/src/go.etcd.io/etcd/clientv3 ] || missing+=(golang-etcd-server-dev)
 if [ ${#missing[@]} -gt 0 ]; then
