@@ -64,3 +64,33 @@ struct ExecRecoverTests {
         try await driver.destroy(handle)
     }
 }
+
+@Suite("exec driver: the supervisor's installation")
+struct ExecSupervisorInstallTests {
+    @Test("without a directory, every driver of the user shares one installed program, left in place")
+    func sharedInstallation() throws {
+        #if os(Linux) && (arch(x86_64) || arch(arm64))
+        let first = ExecSupervisor.install(in: nil)
+        let second = ExecSupervisor.install(in: nil)
+        guard case .program(let path) = first else {
+            Issue.record("no program installed: \(first)")
+            return
+        }
+        #expect(second == first)
+        #expect(FileManager.default.isExecutableFile(atPath: path))
+        #expect(path.contains("caravan-exec-supervisor-\(getuid())/"))
+        #endif
+    }
+
+    @Test("an agent's directory gets exec-supervisor, replaced by the next agent")
+    func agentInstallation() throws {
+        #if os(Linux) && (arch(x86_64) || arch(arm64))
+        let directory = try makeTaskDirectory().root
+        #expect(ExecSupervisor.install(in: directory) == .program(path: directory + "/exec-supervisor"))
+        #expect(ExecSupervisor.install(in: directory) == .program(path: directory + "/exec-supervisor"))
+        #expect(FileManager.default.isExecutableFile(atPath: directory + "/exec-supervisor"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("exec-supervisor") } == ["exec-supervisor"],
+                "no staged copy is left")
+        #endif
+    }
+}

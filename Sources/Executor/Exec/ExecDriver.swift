@@ -39,8 +39,8 @@ public final class ExecDriver: TaskDriver {
     ///
     /// - Parameter stateDirectory: a directory the agent keeps (its data
     ///   directory): the supervisor is installed there, replacing the one an
-    ///   earlier agent left. nil: in a directory of its own under the
-    ///   temporary directory, removed when the driver goes.
+    ///   earlier agent left. nil: in a directory of the user's under the
+    ///   temporary directory, shared by the user's processes.
     public init(stateDirectory: String? = nil) {
         self.cgroups = CgroupSupport.detect()
         self.supervisor = ExecSupervisor.install(in: stateDirectory)
@@ -50,10 +50,6 @@ public final class ExecDriver: TaskDriver {
     init(supervisor: ExecSupervisor) {
         self.cgroups = CgroupSupport.detect()
         self.supervisor = supervisor
-    }
-
-    deinit {
-        supervisor.uninstall()
     }
 
     public func fingerprint() async -> DriverFingerprint {

@@ -14,60 +14,58 @@ import Musl
 /// The program starts with one exec and no dynamic linking: `sh` cost a
 /// task about as much CPU as the task's own `/bin/true`.
 enum ExecSupervisor: Sendable, Equatable {
-    /// The installed program; `temporary` when it is in a directory of its
-    /// own that ``uninstall()`` removes.
-    case program(path: String, temporary: Bool)
+    /// The installed program.
+    case program(path: String)
     case shell
 
     /// The executable and arguments that run `command` with `arguments` under this supervisor.
     func invocation(stateDirectory: String, command: String, arguments: [String]) -> (executable: String, arguments: [String]) {
         switch self {
-        case .program(let path, _): (path, [stateDirectory, command] + arguments)
+        case .program(let path): (path, [stateDirectory, command] + arguments)
         case .shell: ("/bin/sh", ["-c", Self.script, "caravan-exec", stateDirectory, command] + arguments)
         }
     }
 
     /// Installs the program as `directory/exec-supervisor`, replacing the one
-    /// an earlier agent left (tasks it runs keep running); with no
-    /// `directory`, in a new directory of its own under the temporary
-    /// directory. Readable and executable by all: a task with a `user` runs
-    /// it as that user. The shell when there is no program for this
-    /// architecture or it cannot be written or run there.
+    /// an earlier agent left (tasks it runs keep running). With no
+    /// `directory`, in `caravan-exec-supervisor-<uid>/` under the temporary
+    /// directory, named by its content, which every process of the user
+    /// shares (a process may exit without removing what it installed); that
+    /// directory must be the user's own and writable by no one else.
+    /// Readable and executable by all: a task with a `user` runs it as that
+    /// user. The shell when there is no program for this architecture or it
+    /// cannot be written or run there.
     static func install(in directory: String?) -> ExecSupervisor {
         guard let encoded = embedded, let program = Data(base64Encoded: encoded) else { return .shell }
-        let home: String
+        let path: String
         if let directory {
-            home = directory
+            path = directory + "/exec-supervisor"
         } else {
             var temporary = NSTemporaryDirectory()
             while temporary.count > 1 && temporary.hasSuffix("/") { temporary.removeLast() }
-            var template = Array("\(temporary)/caravan-exec-supervisor-XXXXXX".utf8CString)
-            guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { return .shell }
-            home = String(cString: made)
-            guard chmod(home, 0o755) == 0 else {
-                rmdir(home)
-                return .shell
-            }
+            let home = "\(temporary)/caravan-exec-supervisor-\(getuid())"
+            if mkdir(home, 0o755) == 0 { chmod(home, 0o755) }
+            var owner = stat()
+            guard lstat(home, &owner) == 0, owner.st_mode & S_IFMT == S_IFDIR, owner.st_uid == getuid(),
+                  owner.st_mode & 0o022 == 0 else { return .shell }
+            path = home + "/exec-supervisor-" + String(fnv1a(program), radix: 16)
+            if FileManager.default.contents(atPath: path) == program, access(path, X_OK) == 0 { return .program(path: path) }
         }
-        let path = home + "/exec-supervisor"
-        let staged = path + ".\(getpid())"
+        let staged = path + ".\(getpid()).\(UInt32.random(in: 0 ... .max))"
         var filesystem = statvfs()
         let noExec: UInt = 8  // ST_NOEXEC, which Glibc does not export to Swift
-        let installed = statvfs(home, &filesystem) == 0 && filesystem.f_flag & noExec == 0
+        let parent = (path as NSString).deletingLastPathComponent
+        let installed = statvfs(parent, &filesystem) == 0 && filesystem.f_flag & noExec == 0
             && store(program, at: staged) && rename(staged, path) == 0
         guard installed else {
             unlink(staged)
-            if directory == nil { rmdir(home) }
             return .shell
         }
-        return .program(path: path, temporary: directory == nil)
+        return .program(path: path)
     }
 
-    /// Removes a program installed in a directory of its own (tasks it runs keep running).
-    func uninstall() {
-        guard case .program(let path, temporary: true) = self else { return }
-        unlink(path)
-        rmdir((path as NSString).deletingLastPathComponent)
+    private static func fnv1a(_ bytes: Data) -> UInt64 {
+        bytes.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     }
 
     private static func store(_ bytes: Data, at path: String) -> Bool {
