@@ -30,7 +30,8 @@ let package = Package(
             name: "TransportThroughput",
             dependencies: [.product(name: "Transport", package: "Caravan"), .product(name: "RaftCore", package: "Caravan")]
         ),
-        .target(name: "BenchmarkSupport", dependencies: [.product(name: "LoopbackPorts", package: "Caravan")]),
+        .target(name: "BenchmarkSupport", dependencies: [.product(name: "LoopbackPorts", package: "Caravan"),
+                                                         .product(name: "Transport", package: "Caravan")]),
         .executableTarget(
             name: "ClusterThroughput",
             dependencies: ["BenchmarkSupport", .product(name: "API", package: "Caravan"), .product(name: "Model", package: "Caravan"),

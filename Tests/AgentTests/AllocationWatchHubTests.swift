@@ -23,13 +23,19 @@ struct AllocationWatchHubTests {
         #expect(watch.take() == .allocations(["a1", "a2"]), "wake-ups coalesce; other nodes' changes stay out")
     }
 
-    @Test func finishedAllocationsWaitForTheNextWakeUp() async {
-        let hub = AllocationWatchHub()
+    /// A watch of `node` past its first wake-up, with nothing left to take.
+    private func watchPastItsStart(_ hub: AllocationWatchHub) async -> (AllocationWatchHub.Watch, AsyncStream<Void>.Iterator) {
         let watch = hub.watch(node)
-        defer { watch.cancel() }
         var wakeups = watch.wakeups.makeAsyncIterator()
         _ = await wakeups.next()
         _ = watch.take()
+        return (watch, wakeups)
+    }
+
+    @Test func finishedAllocationsWaitForTheNextWakeUp() async {
+        let hub = AllocationWatchHub()
+        var (watch, wakeups) = await watchPastItsStart(hub)
+        defer { watch.cancel() }
         hub.notify([node: ["done"]], wake: false)
         hub.notify([node: ["placed"]])
         _ = await wakeups.next()
@@ -38,11 +44,8 @@ struct AllocationWatchHubTests {
 
     @Test func aReplacedStateMakesEveryWatchLookAtEverything() async {
         let hub = AllocationWatchHub()
-        let watch = hub.watch(node)
+        var (watch, wakeups) = await watchPastItsStart(hub)
         defer { watch.cancel() }
-        var wakeups = watch.wakeups.makeAsyncIterator()
-        _ = await wakeups.next()
-        _ = watch.take()
         hub.notify([node: ["a1"]], wake: false)
         hub.notifyEverything()
         #expect(await wakeups.next() != nil)

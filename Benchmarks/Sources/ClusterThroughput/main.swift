@@ -100,15 +100,6 @@ final class Timeline: Sendable {
 }
 let timeline = Timeline()
 
-func registerRequest(_ id: String) -> Caravan_Api_V1_RegisterJobRequest {
-    var request = Caravan_Api_V1_RegisterJobRequest()
-    request.specJson = Data("""
-        {"id": "\(id)", "type": "batch", "groups": [{"name": "g", "tasks": [{"name": "t", "driver": "exec",
-         "config": {"command": "/bin/true"}, "resources": {"cpu": 10, "memory_mb": 8}}]}]}
-        """.utf8)
-    return request
-}
-
 // Watch allocation events from now on.
 let status = try await connections[0].cluster.status(Caravan_Api_V1_GetStatusRequest())
 let watcher = Task {
@@ -123,7 +114,7 @@ let watcher = Task {
             let now = ContinuousClock.now
             for event in batch.events {
                 guard let a = try? WireJSON.decode(Allocation.self, from: event.payloadJson) else { continue }
-                if timeline.state.withLock({ $0.placed[a.jobID] }) == nil { timeline.state.withLock { $0.placed[a.jobID] = now } }
+                timeline.state.withLock { s in if s.placed[a.jobID] == nil { s.placed[a.jobID] = now } }
                 guard a.clientStatus == .running || a.clientStatus == .complete else { continue }
                 let (done, waiter) = timeline.state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
                     if s.running[a.jobID] == nil { s.running[a.jobID] = now }
@@ -146,7 +137,7 @@ var unloadedPlacing: [Double] = []
 for n in 0..<unloadedJobs {
     let id = "solo-\(n)"
     let submitted = ContinuousClock.now
-    _ = try await connections[n % connections.count].jobs.register(registerRequest(id))
+    _ = try await connections[n % connections.count].jobs.register(registerTrueJob(id))
     let timeout = Task { try await Task.sleep(for: .seconds(10)); timeline.stopWaiting(for: id) }
     await timeline.waitUntilRunning(id)
     timeout.cancel()
@@ -173,7 +164,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
                 let id = "bench-\(n)"
                 let submitted = ContinuousClock.now
                 timeline.state.withLock { $0.submitted[id] = submitted }
-                _ = try await connection.jobs.register(registerRequest(id))
+                _ = try await connection.jobs.register(registerTrueJob(id))
                 n += submitters
             }
         }

@@ -50,17 +50,8 @@ guard await leaderIndex(among: all) != nil else {
     exit(1)
 }
 
-func request(_ id: String) -> Caravan_Api_V1_RegisterJobRequest {
-    var request = Caravan_Api_V1_RegisterJobRequest()
-    request.specJson = Data("""
-        {"id": "\(id)", "type": "batch", "groups": [{"name": "g", "tasks": [{"name": "t", "driver": "exec",
-         "config": {"command": "/bin/true"}, "resources": {"cpu": 10, "memory_mb": 8}}]}]}
-        """.utf8)
-    return request
-}
-
 // Warm up connections and the leader's caches.
-for i in 0..<30 { _ = try await connections[i % serverCount].jobs.register(request("warm-\(i)")) }
+for i in 0..<30 { _ = try await connections[i % serverCount].jobs.register(registerTrueJob("warm-\(i)")) }
 
 // Where a registration's time could go, measured against the leader first:
 // a gRPC round trip (a status call, answered locally), and a linearizable
@@ -82,7 +73,7 @@ try await probe("read-index") {
     get.jobID = "warm-0"
     _ = try await connections[probeLeader].jobs.get(get)
 }
-try await probe("register-at-leader") { _ = try await connections[probeLeader].jobs.register(request("probe-\(UUID().uuidString)")) }
+try await probe("register-at-leader") { _ = try await connections[probeLeader].jobs.register(registerTrueJob("probe-\(UUID().uuidString)")) }
 
 for callers in callerCounts {
     let start = ContinuousClock.now
@@ -94,7 +85,7 @@ for callers in callerCounts {
                 var n = caller
                 while n < registrations {
                     let sent = ContinuousClock.now
-                    _ = try await connection.jobs.register(request("c\(callers)-\(n)"))
+                    _ = try await connection.jobs.register(registerTrueJob("c\(callers)-\(n)"))
                     mine.append((ContinuousClock.now - sent).inMilliseconds)
                     n += callers
                 }
@@ -126,7 +117,7 @@ while recovered == nil, ContinuousClock.now - killed < .seconds(30) {
     attempt += 1
     var options = CallOptions.defaults
     options.timeout = .milliseconds(250)
-    if (try? await connection.jobs.register(request("failover-\(attempt)"), options: options)) != nil {
+    if (try? await connection.jobs.register(registerTrueJob("failover-\(attempt)"), options: options)) != nil {
         recovered = ContinuousClock.now - killed
     }
 }

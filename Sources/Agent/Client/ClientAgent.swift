@@ -362,7 +362,7 @@ public actor ClientAgent {
         var collected: [AllocationID] = []
         var kept: [AllocationID] = []
         for id in finished {
-            if collected.count < excess, !unsent.contains(id), runners[id] == nil {
+            if collected.count < excess, !unsent.contains(id) {
                 collected.append(id)
             } else {
                 kept.append(id)

@@ -335,9 +335,7 @@ public final class Server: Sendable {
                     }
                     handedOver.set()
                 }
-                while ContinuousClock.now < deadline, !handedOver.isSet {
-                    try? await Task.sleep(for: .milliseconds(10))
-                }
+                await Self.wait(until: deadline) { !handedOver.isSet }
                 tick.cancel()
             }
         }
@@ -349,10 +347,7 @@ public final class Server: Sendable {
         await heartbeats.lostLeadership()
         watches.finishAll()
         endpoint.shutdown()
-        let inFlightDeadline = ContinuousClock.now + .seconds(1)
-        while ContinuousClock.now < inFlightDeadline, await driver.hasWaiters {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        await Self.wait(until: .now + .seconds(1)) { await self.driver.hasWaiters }
         transport.shutdown()
         await driver.stop()
         router.close()
@@ -365,6 +360,13 @@ public final class Server: Sendable {
         grace.cancel()
         await leaderScheduler.stop()
         store?.close()
+    }
+
+    /// Checks `condition` every 10 ms while it holds, until `deadline` at most.
+    private static func wait(until deadline: ContinuousClock.Instant, while condition: () async -> Bool) async {
+        while ContinuousClock.now < deadline, await condition() {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 }
 

@@ -129,13 +129,9 @@ public final class ExecDriver: TaskDriver {
         let environment = Environment.custom(env.map { Array("\($0.key)=\($0.value)\0".utf8) })
         let taskID = task.id
         Task.detached { [cgroup] in
-            // A file open for writing when any thread of the process forks
-            // stays open in the child until that child execs, so exec of the
-            // supervisor just installed can meet ETXTBSY for a moment.
-            var busy = 0
-            while true {
-                do {
-                    let outcome = try await run(
+            do {
+                let outcome = try await Self.retryingWhileBusy {
+                    try await run(
                         .path(FilePath(supervisorPath)),
                         arguments: Arguments(arguments),
                         environment: environment,
@@ -156,19 +152,14 @@ public final class ExecDriver: TaskDriver {
                         try? await execution.standardInputWriter.finish()
                         started.resolve(failure.map { .failure($0) } ?? .success(pid))
                     }
-                    switch outcome.terminationStatus {
-                    case .exited(let code): exited.resolve((code, nil))
-                    case .signaled(let signal): exited.resolve((128 + signal, signal))
-                    }
-                } catch let error as SubprocessError where error.underlyingError == .textFileBusy && busy < 5 {
-                    busy += 1
-                    try? await Task.sleep(for: .milliseconds(busy))
-                    continue
-                } catch {
-                    started.resolve(.failure(.startFailed(taskID: taskID, reason: "\(error)")))
-                    exited.resolve(nil)
                 }
-                return
+                switch outcome.terminationStatus {
+                case .exited(let code): exited.resolve((code, nil))
+                case .signaled(let signal): exited.resolve((128 + signal, signal))
+                }
+            } catch {
+                started.resolve(.failure(.startFailed(taskID: taskID, reason: "\(error)")))
+                exited.resolve(nil)
             }
         }
 
@@ -197,6 +188,22 @@ public final class ExecDriver: TaskDriver {
         }
         running.enforceDeadline { [weak self] in try? await self?.stop(handle) }
         return handle
+    }
+
+    /// Runs `spawn` again, a few times, while it fails with ETXTBSY: a file
+    /// open for writing when any thread of the process forks stays open in
+    /// the child until that child execs, so exec of the supervisor just
+    /// installed can meet it for a moment.
+    private static func retryingWhileBusy<R>(_ spawn: () async throws -> R) async throws -> R {
+        var busy = 0
+        while true {
+            do {
+                return try await spawn()
+            } catch let error as SubprocessError where error.underlyingError == .textFileBusy && busy < 5 {
+                busy += 1
+                try? await Task.sleep(for: .milliseconds(busy))
+            }
+        }
     }
 
     public func wait(_ handle: TaskHandle) async throws(TaskDriverError) -> TaskResult {

@@ -71,16 +71,7 @@ enum ExecSupervisor: Sendable, Equatable {
     private static func store(_ bytes: Data, at path: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
         guard fd >= 0 else { return false }
-        let complete = bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                offset += n
-            }
-            return true
-        }
+        let complete = bytes.withUnsafeBytes { KernelFile.writeAll(fd, $0.baseAddress!, $0.count) }
         // The mode asked for at creation is masked by the umask.
         return close(fd) == 0 && complete && chmod(path, 0o755) == 0
     }

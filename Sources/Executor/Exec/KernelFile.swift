@@ -6,8 +6,9 @@ import Musl
 #endif
 
 /// Small files read and written with plain system calls: the ones the kernel
-/// makes up as they are read (`/proc`, `/sys/fs/cgroup`) and the supervisor's
-/// exit status.
+/// makes up as they are read (`/proc`, `/sys/fs/cgroup`), the supervisor's
+/// exit status, and whole buffers written to a descriptor (log files, the
+/// installed supervisor).
 ///
 /// The exec driver reads them on every task's start, stop and stats. Read
 /// through Foundation, each cost a large heap allocation and its page faults:
@@ -29,6 +30,20 @@ enum KernelFile {
             bytes.append(contentsOf: chunk[..<count])
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes all `count` bytes at `pointer` (retrying short writes); false on an error.
+    static func writeAll(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Bool {
+        var done = 0
+        while done < count {
+            let written = write(fd, pointer + done, count - done)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            done += written
+        }
+        return true
     }
 
     /// Writes `value` in one write, as the kernel's files expect.

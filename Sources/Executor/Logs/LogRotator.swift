@@ -69,7 +69,7 @@ public final class LogRotator: Sendable {
                 if state.size >= maxFileSize { rotate(&state) }
                 guard state.fd >= 0 else { return }
                 let count = min(maxFileSize - state.size, bytes.count - offset)
-                guard Self.writeAll(state.fd, base + offset, count) else { return }
+                guard KernelFile.writeAll(state.fd, base + offset, count) else { return }
                 state.size += count
                 offset += count
             }
@@ -113,21 +113,7 @@ public final class LogRotator: Sendable {
         }
     }
 
-    /// Writes all `count` bytes at `pointer` (retrying short writes); false on an error.
-    private static func writeAll(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Bool {
-        var done = 0
-        while done < count {
-            let written = writeDescriptor(fd, pointer + done, count - done)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            done += written
-        }
-        return true
-    }
 }
 
-// At file scope, where `close` and `write` are the system calls, not the rotator's methods.
+// At file scope, where `close` is the system call, not the rotator's method.
 private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
-private func writeDescriptor(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, pointer, count) }
