@@ -31,7 +31,8 @@ public enum RaftDriverError: Error, Sendable, Equatable {
 public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     public typealias Output = StateMachine.Output
 
-    private nonisolated let loop: any EventLoop = RaftDriverThreads.group.next()
+    /// The loop the driver runs on.
+    public nonisolated let loop: any EventLoop
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
     private var raft: RaftNode
@@ -66,10 +67,14 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     ///     but never before the log since the last snapshot has grown as large as
     ///     that snapshot, so that writing snapshots costs at most about one byte
     ///     per byte logged however large the state grows.
+    ///   - loop: where the driver runs; the sender's connections are best on
+    ///     it too (``RaftDriverThreads/next()``).
     public init(
         config: RaftConfig, persistence: any RaftPersistence, sender: any RaftMessageSender,
-        stateMachine: StateMachine, snapshotEvery: UInt64 = 10_000, snapshotBytes: Int = 64 << 20
+        stateMachine: StateMachine, snapshotEvery: UInt64 = 10_000, snapshotBytes: Int = 64 << 20,
+        loop: any EventLoop = RaftDriverThreads.next()
     ) throws {
+        self.loop = loop
         let snapshot = try persistence.snapshot()
         if !snapshot.isEmpty { try stateMachine.restore(snapshot.data) }
         var config = config
@@ -398,6 +403,9 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
 
 /// The threads Raft drivers run on, shared by every driver in the process
 /// and kept for its lifetime.
-enum RaftDriverThreads {
+public enum RaftDriverThreads {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, max(1, System.coreCount)))
+
+    /// A loop for a driver (and its peer connections).
+    public static func next() -> any EventLoop { group.next() }
 }

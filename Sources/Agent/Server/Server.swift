@@ -92,7 +92,9 @@ public final class Server: Sendable {
         let stateMachine = ServerStateMachine { changes in box.forward(changes) }
         self.stateMachine = stateMachine
 
+        let raftLoop = RaftDriverThreads.next()
         var transportConfiguration = PeerTransport.Configuration(localID: id)
+        transportConfiguration.eventLoop = raftLoop
         transportConfiguration.backoff = Backoff(initial: .milliseconds(50), maximum: .seconds(2))
         let transport = PeerTransport(configuration: transportConfiguration, security: configuration.security)
         self.transport = transport
@@ -103,7 +105,7 @@ public final class Server: Sendable {
         let driver = try RaftDriver(
             config: raftConfig, persistence: persistence, sender: PeerSender(transport: transport),
             stateMachine: stateMachine, snapshotEvery: configuration.snapshotEvery,
-            snapshotBytes: configuration.snapshotBytes)
+            snapshotBytes: configuration.snapshotBytes, loop: raftLoop)
         self.driver = driver
         plane = ControlPlane(driver: driver, stateMachine: stateMachine)
 
@@ -135,7 +137,9 @@ public final class Server: Sendable {
             return all.sorted()
         }
         let services: [any RegistrableRPCService] = [
-            RaftService(authorizer: .requiring([.server], under: security)) { messages in await driver.receive(messages) },
+            RaftService(authorizer: .requiring([.server], under: security), executor: EventLoopTaskExecutor(raftLoop)) { messages in
+                await driver.receive(messages)
+            },
             JobsHandler(plane: plane, router: router, maxSpecBytes: configuration.maxSpecBytes),
             ClusterHandler(plane: plane, members: directory),
             OperatorHandler(plane: plane, router: router, members: directory, authorizer: .requiring([.cli, .server], under: security)),

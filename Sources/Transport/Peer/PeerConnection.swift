@@ -1,6 +1,8 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
+import NIOPosix
 import RaftCore
 import Synchronization
 
@@ -67,6 +69,11 @@ final class PeerConnection: Sendable {
 
     /// Runs until ``close()`` or cancellation.
     func run() async {
+        guard let loop = configuration.eventLoop else { return await runUntilClosed() }
+        await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) { await runUntilClosed() }
+    }
+
+    private func runUntilClosed() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runClient() }
             await closed.wait()
@@ -88,7 +95,8 @@ final class PeerConnection: Sendable {
                         multiplier: configuration.backoff.multiplier, jitter: configuration.backoff.jitter
                     )
                     config.connection.keepalive = .init(time: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout, allowWithoutCalls: true)
-                }
+                },
+                eventLoopGroup: configuration.eventLoop ?? MultiThreadedEventLoopGroup.singleton
             )
         } catch {
             logger.error("cannot create a client transport: \(error)")

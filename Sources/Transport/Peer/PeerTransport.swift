@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import RaftCore
 import Synchronization
 
@@ -25,6 +26,11 @@ public final class PeerTransport: Sendable {
         /// HTTP/2 pings find a dead peer when nothing else flows.
         public var keepaliveInterval: Duration = .seconds(10)
         public var keepaliveTimeout: Duration = .seconds(5)
+        /// The loop every connection and lane runs on: the Raft driver's, so
+        /// a `Ready`'s messages reach the socket without a thread hand-off
+        /// (see ``EventLoopTaskExecutor``). Nil: SwiftNIO's shared loops and
+        /// Swift's pool.
+        public var eventLoop: (any EventLoop)?
 
         public init(localID: NodeID) {
             self.localID = localID

@@ -21,17 +21,23 @@ import Synchronization
 public struct RaftService: Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
     private let authorizer: PeerAuthorizer
     private let receive: @Sendable ([Message]) async -> Void
+    private let executor: EventLoopTaskExecutor?
     private let logger: Logger
     private let pins = PinBoard()
 
     /// - Parameters:
     ///   - authorizer: Use `.requiring([.server], under: security)`.
+    ///   - executor: Where each stream is read and `receive` called: the Raft
+    ///     driver's loop, so a batch reaches the driver with no hop through
+    ///     Swift's pool. Nil: the pool.
     ///   - receive: Called with each batch's messages, in order per stream.
     public init(
-        authorizer: PeerAuthorizer, logger: Logger = Logger(label: "caravan.transport.raft"),
+        authorizer: PeerAuthorizer, executor: EventLoopTaskExecutor? = nil,
+        logger: Logger = Logger(label: "caravan.transport.raft"),
         receive: @escaping @Sendable ([Message]) async -> Void
     ) {
         self.authorizer = authorizer
+        self.executor = executor
         self.receive = receive
         self.logger = logger
     }
@@ -46,6 +52,14 @@ public struct RaftService: Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
         )
         pins.state.withLock { $0.open(connection) }
         defer { pins.state.withLock { $0.close(connection) } }
+        guard let executor else { return try await deliver(request, from: connection, context) }
+        return try await withTaskExecutorPreference(executor) { try await deliver(request, from: connection, context) }
+    }
+
+    private func deliver(
+        _ request: RPCAsyncSequence<Caravan_Raft_V1_MessageBatch, any Error>, from connection: SenderPins.Connection,
+        _ context: ServerContext
+    ) async throws -> Caravan_Raft_V1_Ack {
         var ack = Caravan_Raft_V1_Ack()
         for try await batch in request {
             let refusal = pins.state.withLock {
