@@ -17,7 +17,8 @@ public struct ClusterState: Sendable {
     public private(set) var capacity: [NodeCapacity] = []
     private(set) var nodeIndexByID: [NodeID: Int] = [:]
     /// All allocations, terminal ones included until removed (garbage-collected).
-    public private(set) var allocations: [AllocationID: Allocation] = [:]
+    /// Sharded: every reader copies the state (see ``ShardedDictionary``).
+    public private(set) var allocations: ShardedDictionary<AllocationID, Allocation> = [:]
     private(set) var allocationsByNode: [NodeID: Set<AllocationID>] = [:]
     /// Per node, its allocations the client has not finished: what the node's
     /// allocation watch, preemption and device checks walk, while finished

@@ -32,13 +32,14 @@ public struct ServerState: Sendable {
     /// after that registers again.
     public static let idempotencyWindow: Duration = .seconds(24 * 3600)
 
-    public private(set) var jobs: [JobKey: JobRecord] = [:]
-    public private(set) var evaluations: [EvaluationID: Evaluation] = [:]
+    // Sharded: every reader copies the state (see ``ShardedDictionary``).
+    public private(set) var jobs: ShardedDictionary<JobKey, JobRecord> = [:]
+    public private(set) var evaluations: ShardedDictionary<EvaluationID, Evaluation> = [:]
     /// Per job, its evaluations still pending or blocked: what a job's status
     /// and a new blocked evaluation look at, without scanning every evaluation.
     private(set) var openEvaluationsByJob: [JobKey: Set<EvaluationID>] = [:]
     /// The Raft index at which each evaluation last changed.
-    public private(set) var evaluationModifyIndex: [EvaluationID: UInt64] = [:]
+    public private(set) var evaluationModifyIndex: ShardedDictionary<EvaluationID, UInt64> = [:]
     public private(set) var cluster = ClusterState()
     /// The Raft index at which each node last changed.
     public private(set) var nodeModifyIndex: [NodeID: UInt64] = [:]
@@ -368,7 +369,7 @@ extension ServerState {
         Image(
             jobs: jobs.values.sorted { $0.current.key < $1.current.key },
             evaluations: evaluations.values.sorted { $0.id < $1.id },
-            evaluationModifyIndex: evaluationModifyIndex,
+            evaluationModifyIndex: Dictionary(uniqueKeysWithValues: evaluationModifyIndex.lazy.map { ($0.key, $0.value) }),
             nodes: cluster.nodes, nodeModifyIndex: nodeModifyIndex, allocations: cluster.allocations.values.sorted { $0.id < $1.id },
             deployments: cluster.deployments.values.sorted { $0.jobKey < $1.jobKey },
             members: members, appliedIndex: appliedIndex, idempotency: idempotency)
@@ -377,7 +378,7 @@ extension ServerState {
     init(image: Image) {
         for record in image.jobs { jobs[record.current.key] = record }
         for evaluation in image.evaluations { record(evaluation) }
-        evaluationModifyIndex = image.evaluationModifyIndex
+        evaluationModifyIndex = ShardedDictionary(image.evaluationModifyIndex.lazy.map { ($0.key, $0.value) })
         cluster = ClusterState(nodes: image.nodes, allocations: image.allocations, deployments: image.deployments)
         nodeModifyIndex = image.nodeModifyIndex
         members = image.members
