@@ -11,32 +11,39 @@
 ///
 /// Iteration order is unspecified, as a `Dictionary`'s is.
 public struct ShardedDictionary<Key: Hashable, Value> {
-    private static var shardCount: Int { 256 }
+    @inlinable static var shardCount: Int { 256 }
 
-    private var shards: [[Key: Value]]
-    public private(set) var count = 0
+    @usableFromInline var shards: [[Key: Value]]
+    @usableFromInline var storedCount: Int
+    @inlinable public var count: Int { storedCount }
 
+    @inlinable
     public init() {
         shards = Array(repeating: [:], count: Self.shardCount)
+        storedCount = 0
     }
 
+    @inlinable
     public init(_ pairs: some Sequence<(Key, Value)>) {
         self.init()
         for (key, value) in pairs { self[key] = value }
     }
 
-    private static func shard(of key: Key) -> Int {
+    @inlinable static func shard(of key: Key) -> Int {
         key.hashValue & (shardCount - 1)
     }
 
+    @inlinable
     public var isEmpty: Bool { count == 0 }
 
     /// Room for `total` entries in all, spread evenly over the shards.
+    @inlinable
     public mutating func reserveCapacity(_ total: Int) {
         let each = (total + Self.shardCount - 1) / Self.shardCount
         for i in shards.indices { shards[i].reserveCapacity(each) }
     }
 
+    @inlinable
     public subscript(key: Key) -> Value? {
         get { shards[Self.shard(of: key)][key] }
         set {
@@ -48,6 +55,7 @@ public struct ShardedDictionary<Key: Hashable, Value> {
         }
     }
 
+    @inlinable
     public subscript(key: Key, default defaultValue: @autoclosure () -> Value) -> Value {
         get { self[key] ?? defaultValue() }
         set { self[key] = newValue }
@@ -55,36 +63,43 @@ public struct ShardedDictionary<Key: Hashable, Value> {
 
     /// Sets `value` for `key`; returns the value it replaced.
     @discardableResult
+    @inlinable
     public mutating func updateValue(_ value: Value, forKey key: Key) -> Value? {
         let old = shards[Self.shard(of: key)].updateValue(value, forKey: key)
-        if old == nil { count += 1 }
+        if old == nil { storedCount += 1 }
         return old
     }
 
     /// Removes `key`; returns its value.
     @discardableResult
+    @inlinable
     public mutating func removeValue(forKey key: Key) -> Value? {
         let old = shards[Self.shard(of: key)].removeValue(forKey: key)
-        if old != nil { count -= 1 }
+        if old != nil { storedCount -= 1 }
         return old
     }
 
+    @inlinable
     public var keys: some Collection<Key> { shards.lazy.flatMap(\.keys) }
 
+    @inlinable
     public var values: some Collection<Value> { shards.lazy.flatMap(\.values) }
 }
 
 extension ShardedDictionary: Sequence {
     public typealias Element = (key: Key, value: Value)
 
+    @inlinable
     public func makeIterator() -> some IteratorProtocol<Element> {
         shards.lazy.flatMap { $0.lazy.map { (key: $0.key, value: $0.value) } }.makeIterator()
     }
 
+    @inlinable
     public var underestimatedCount: Int { count }
 }
 
 extension ShardedDictionary: ExpressibleByDictionaryLiteral {
+    @inlinable
     public init(dictionaryLiteral elements: (Key, Value)...) {
         self.init(elements)
     }
@@ -93,6 +108,7 @@ extension ShardedDictionary: ExpressibleByDictionaryLiteral {
 extension ShardedDictionary: Sendable where Key: Sendable, Value: Sendable {}
 
 extension ShardedDictionary: Equatable where Value: Equatable {
+    @inlinable
     public static func == (lhs: Self, rhs: Self) -> Bool {
         // The same key always lands in the same shard within a process.
         lhs.count == rhs.count && lhs.shards == rhs.shards
