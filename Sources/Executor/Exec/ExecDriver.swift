@@ -130,7 +130,7 @@ public final class ExecDriver: TaskDriver {
         let taskID = task.id
         Task.detached { [cgroup] in
             do {
-                let outcome = try await Self.retryingWhileBusy {
+                let outcome = try await Self.retryingWhileUnstarted {
                     try await run(
                         .path(FilePath(supervisorPath)),
                         arguments: Arguments(arguments),
@@ -148,8 +148,10 @@ public final class ExecDriver: TaskDriver {
                         } catch {
                             failure = .engineFailed(taskID: taskID, operation: "joining the task's cgroups", reason: "\(error)")
                         }
-                        _ = try? await execution.standardInputWriter.write(failure == nil ? "go\n" : "no\n")
+                        let word = failure == nil ? "go\n" : "no\n"
+                        let written = (try? await execution.standardInputWriter.write(word)) ?? 0
                         try? await execution.standardInputWriter.finish()
+                        if failure == nil && written < word.utf8.count { throw GoNotDelivered() }
                         started.resolve(failure.map { .failure($0) } ?? .success(pid))
                     }
                 }
@@ -190,18 +192,23 @@ public final class ExecDriver: TaskDriver {
         return handle
     }
 
-    /// Runs `spawn` again, a few times, while it fails with ETXTBSY: a file
-    /// open for writing when any thread of the process forks stays open in
-    /// the child until that child execs, so exec of the supervisor just
-    /// installed can meet it for a moment.
-    private static func retryingWhileBusy<R>(_ spawn: () async throws -> R) async throws -> R {
-        var busy = 0
+    /// Runs `spawn` again, a few times, while it fails in a way that left the
+    /// task unstarted:
+    /// - ETXTBSY: a file open for writing when any thread of the process forks
+    ///   stays open in the child until that child execs, so exec of the
+    ///   supervisor just installed can meet it for a moment;
+    /// - ``GoNotDelivered``: the supervisor never got its "go", so it ran
+    ///   nothing and ends when its standard input closes.
+    private static func retryingWhileUnstarted<R>(_ spawn: () async throws -> R) async throws -> R {
+        var attempts = 0
         while true {
             do {
                 return try await spawn()
-            } catch let error as SubprocessError where error.underlyingError == .textFileBusy && busy < 5 {
-                busy += 1
-                try? await Task.sleep(for: .milliseconds(busy))
+            } catch let error as SubprocessError where error.underlyingError == .textFileBusy && attempts < 5 {
+                attempts += 1
+                try? await Task.sleep(for: .milliseconds(attempts))
+            } catch is GoNotDelivered where attempts < 5 {
+                attempts += 1
             }
         }
     }
@@ -331,4 +338,16 @@ public final class ExecDriver: TaskDriver {
     /// outlives signals sent to the group long enough to record the exit status
     /// (a trap's handler is reset in the program, so the program sees the
     /// signal as usual), and exits with the program's status.
+}
+
+/// The supervisor's "go" was not written: swift-subprocess had taken the new
+/// process for ended, and it then drops writes to it. Seen once in CI under
+/// parallel tests: a restarted task "exited with 125" without an exit file,
+/// which is the supervisor reading end-of-file where "go" should be. (Our
+/// reading of its Linux monitor: waiters are keyed by pidfd number, so a new
+/// process can be woken by an exit under the same, reused number.) The
+/// supervisor ran nothing and ends as its standard input closes, so the
+/// start is tried again instead of reporting a run that never happened.
+struct GoNotDelivered: Error, CustomStringConvertible {
+    var description: String { "the task's supervisor could not be told to start" }
 }
