@@ -16,6 +16,11 @@ import Model
 /// or devices, jobs gone or stopped, and jobs that could preempt.
 public enum BlockedEvaluations {
     /// The evaluations of `blocked` (any order) worth planning now, oldest first.
+    ///
+    /// Thousands may be blocked while only a few slots came free, so the
+    /// evaluations are first sorted out by what their jobs ask, and only those
+    /// the free capacity decides are ordered (by index, not by value), walked
+    /// oldest first, and only until nothing more could fit.
     public static func worthPlanning(
         _ blocked: [Evaluation], jobs: (JobKey) -> Job?, cluster: ClusterState,
         configuration: SchedulerConfiguration = SchedulerConfiguration()
@@ -24,27 +29,44 @@ public enum BlockedEvaluations {
         // The lowest priority placed anywhere: a job at least the preemption
         // delta above it may make room by preempting.
         let lowestPriority = cluster.lowestUnfinishedPriority
-        var selected: [Evaluation] = []
-        for evaluation in blocked.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
+        var selected: [Int] = []
+        // Evaluations the free CPU and memory decide, with their job's smallest ask.
+        var candidates: [(evaluation: Int, ask: ResourceAsk)] = []
+        var leastCPU = Int.max
+        var leastMemoryMB = Int.max
+        for (i, evaluation) in blocked.enumerated() {
             guard let job = jobs(evaluation.jobKey), !job.stopped else {
-                selected.append(evaluation)
+                selected.append(i)
                 continue
             }
             if configuration.preemptionEnabled.contains(job.spec.type), let lowestPriority,
                job.spec.priority - configuration.preemptionPriorityDelta >= lowestPriority {
-                selected.append(evaluation)
+                selected.append(i)
                 continue
             }
-            let asks = job.spec.groups.map { ResourceAsk($0) }
-            guard let smallest = asks.min(by: { ($0.cpu, $0.memoryMB) < ($1.cpu, $1.memoryMB) }) else {
-                selected.append(evaluation)
+            var smallest: ResourceAsk?
+            for group in job.spec.groups {
+                let ask = ResourceAsk(group)
+                if smallest.map({ (ask.cpu, ask.memoryMB) < ($0.cpu, $0.memoryMB) }) ?? true { smallest = ask }
+            }
+            guard let smallest, smallest.cores == 0, smallest.diskMB == 0, smallest.devices.isEmpty else {
+                selected.append(i)
                 continue
             }
-            if smallest.cores > 0 || smallest.diskMB > 0 || !smallest.devices.isEmpty || free.take(smallest) {
-                selected.append(evaluation)
+            candidates.append((i, smallest))
+            leastCPU = min(leastCPU, smallest.cpu)
+            leastMemoryMB = min(leastMemoryMB, smallest.memoryMB)
+        }
+        func older(_ a: Int, _ b: Int) -> Bool {
+            (blocked[a].createdAt, blocked[a].id) < (blocked[b].createdAt, blocked[b].id)
+        }
+        if !candidates.isEmpty, free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) {
+            for c in candidates.indices.sorted(by: { older(candidates[$0].evaluation, candidates[$1].evaluation) }) {
+                if free.take(candidates[c].ask) { selected.append(candidates[c].evaluation) }
+                if !free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) { break }
             }
         }
-        return selected
+        return selected.sorted(by: older).map { blocked[$0] }
     }
 
     /// CPU and memory free on schedulable nodes: in all, and on the freest node.
@@ -63,6 +85,11 @@ public enum BlockedEvaluations {
                 largestCPU = max(largestCPU, cpu)
                 largestMemoryMB = max(largestMemoryMB, memory)
             }
+        }
+
+        /// Whether an ask this small could fit at all (what ``take(_:)`` checks first).
+        func couldFit(cpu askedCPU: Int, memoryMB askedMemoryMB: Int) -> Bool {
+            askedCPU <= min(cpu, largestCPU) && askedMemoryMB <= min(memoryMB, largestMemoryMB)
         }
 
         /// Takes `ask` out of what is free; false when it cannot fit.

@@ -71,4 +71,20 @@ import Model
         Fixture.updateNode(&state, "n1") { $0.eligibility = .eligible }
         #expect(BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], jobs: { _ in Job(spec: spec) }, cluster: state).count == 1)
     }
+
+    @Test func wokenByCapacityAndAlwaysWokenComeOutTogetherOldestFirst() throws {
+        let state = try Self.cluster(freeSlots: 1)
+        let small = (0..<3).map { Fixture.job("small-\($0)", type: .batch, priority: 50) }
+        // Larger than the one free slot: judged by capacity, and never fits.
+        let large = Fixture.job("large", type: .batch, priority: 50, cpu: 3000)
+        let stopped = Fixture.job("stopped", type: .batch)
+        var jobs = Dictionary(uniqueKeysWithValues: (small + [large]).map { ($0.key, Job(spec: $0)) })
+        jobs[stopped.key] = Job(spec: stopped, stopped: true)
+        let blocked = [
+            Self.blocked(small[0], at: 5), Self.blocked(stopped, at: 9), Self.blocked(large, at: 1),
+            Self.blocked(small[1], at: 3), Self.blocked(small[2], at: 4),
+        ]
+        let woken = BlockedEvaluations.worthPlanning(blocked, jobs: { jobs[$0] }, cluster: state)
+        #expect(woken.map(\.jobID) == ["small-1", "stopped"], "the oldest that fits, and the stopped job's, by age")
+    }
 }

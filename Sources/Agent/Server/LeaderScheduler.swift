@@ -241,9 +241,12 @@ actor LeaderScheduler {
         do {
             // Gone before the proposal is awaited (see `planOnSnapshot(_:now:)`).
             let state = stateMachine.snapshotOfState
-            let blocked = state.openEvaluationsByJob.values.joined()
-                .compactMap { state.evaluations[$0] }
-                .filter { $0.status == .blocked }
+            var blocked: [Evaluation] = []
+            for ids in state.openEvaluationsByJob.values {
+                for id in ids {
+                    if let evaluation = state.evaluations[id], evaluation.status == .blocked { blocked.append(evaluation) }
+                }
+            }
             worthPlanning = BlockedEvaluations.worthPlanning(
                 blocked, jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
         }
