@@ -70,20 +70,26 @@ import Testing
         let inbox = Inbox()
         let endpoint = ServerEndpoint(port: port, security: .plaintext(), services: [RaftService(authorizer: .allowAll) { inbox.receive($0) }])
         let serving = Task { try await endpoint.run() }
-        defer {
-            endpoint.shutdown()
-            serving.cancel()
-        }
-        _ = try await endpoint.listeningPort
-        // Raft resends on every heartbeat tick; so does this loop, until one gets through.
-        try await withTimeout(.seconds(30), "a message after reconnecting") {
-            var term: UInt64 = 2
-            while inbox.messages.isEmpty {
-                transport.send(Message(type: .heartbeat, from: 1, to: 2, term: term))
-                term += 1
-                _ = try? await withTimeout(.milliseconds(50), "one heartbeat") { await inbox.waitFor(count: 1) }
+        let reached: Result<Void, any Error>
+        do {
+            _ = try await endpoint.listeningPort
+            // Raft resends on every heartbeat tick; so does this loop, until one gets through.
+            try await withTimeout(.seconds(30), "a message after reconnecting") {
+                var term: UInt64 = 2
+                while inbox.messages.isEmpty {
+                    transport.send(Message(type: .heartbeat, from: 1, to: 2, term: term))
+                    term += 1
+                    _ = try? await withTimeout(.milliseconds(50), "one heartbeat") { await inbox.waitFor(count: 1) }
+                }
             }
+            reached = .success(())
+        } catch {
+            reached = .failure(error)
         }
+        // The client's streams end first, so the server can stop gracefully.
+        transport.shutdown()
+        await stopGracefully(endpoint, serving: serving)
+        try reached.get()
         #expect(inbox.messages.first?.type == .heartbeat)
     }
 

@@ -153,3 +153,15 @@ func withRaftServer<T: Sendable>(
         return try outcome.get()
     }
 }
+
+/// Stops a server run in `serving` as `withRaftServer` does: gracefully,
+/// cancelling only if it has not ended after `grace`.
+func stopGracefully(_ endpoint: ServerEndpoint, serving: Task<Void, any Error>, grace: Duration = .seconds(2)) async {
+    endpoint.shutdown()
+    let deadline = Task {
+        try? await Task.sleep(for: grace)
+        serving.cancel()
+    }
+    _ = try? await serving.value
+    deadline.cancel()
+}
