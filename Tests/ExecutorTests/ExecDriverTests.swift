@@ -7,6 +7,18 @@ import Testing
 struct ExecDriverTests {
     let driver = ExecDriver()
 
+    @Test("the handle state built directly is what encoding it makes, and decodes back")
+    func handleStateAsJSONValue() throws {
+        let bare = ExecHandleState(pid: 4242, startTicks: 987_654_321, stateDirectory: "/data/a/t/.caravan", cgroup: nil)
+        let grouped = ExecHandleState(
+            pid: 7, startTicks: 1, stateDirectory: "/s",
+            cgroup: TaskCgroup(version: .v1, directories: ["memory": "/sys/fs/cgroup/memory/caravan/t", "cpu": "/sys/fs/cgroup/cpu/caravan/t"]))
+        for state in [bare, grouped] {
+            #expect(state.jsonValue == (try JSONValue(encoding: state)))
+            #expect(try state.jsonValue.decode(as: ExecHandleState.self) == state)
+        }
+    }
+
     @Test("fingerprint is healthy and says what cgroups enforce")
     func fingerprint() async {
         let fingerprint = await driver.fingerprint()

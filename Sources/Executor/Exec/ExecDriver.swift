@@ -176,12 +176,7 @@ public final class ExecDriver: TaskDriver {
         }
         let startTicks = ProcStat.read(pid)?.startTicks ?? 0
         let state = ExecHandleState(pid: pid, startTicks: startTicks, stateDirectory: stateDirectory, cgroup: cgroup)
-        let handle: TaskHandle
-        do {
-            handle = TaskHandle(driver: name, spec: task, directory: directory, startedAt: Date(), state: try JSONValue(encoding: state))
-        } catch {
-            throw .startFailed(taskID: task.id, reason: "cannot encode the handle: \(error)")
-        }
+        let handle = TaskHandle(driver: name, spec: task, directory: directory, startedAt: Date(), state: state.jsonValue)
         let running = ExecTask(handle: handle, state: state, pumps: pumps)
         tasks.withLock { $0[task.id] = running }
         Task.detached {

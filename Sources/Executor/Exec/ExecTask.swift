@@ -16,6 +16,21 @@ struct ExecHandleState: Sendable, Hashable, Codable {
     var stateDirectory: String
     /// The task's cgroups, if the host has them.
     var cgroup: TaskCgroup?
+
+    /// What `JSONValue(encoding:)` makes of this, built directly: through
+    /// JSON text and back it was 4% of a busy client's CPU, paid at every start.
+    var jsonValue: JSONValue {
+        var members: [String: JSONValue] = [
+            "pid": .number(Double(pid)), "startTicks": .number(Double(startTicks)), "stateDirectory": .string(stateDirectory),
+        ]
+        if let cgroup {
+            members["cgroup"] = .object([
+                "version": .string(cgroup.version.rawValue),
+                "directories": .object(cgroup.directories.mapValues { .string($0) }),
+            ])
+        }
+        return .object(members)
+    }
 }
 
 /// One task the exec driver is running (or has recovered).
