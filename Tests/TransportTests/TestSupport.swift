@@ -134,28 +134,22 @@ func withRaftServer<T: Sendable>(
     let inbox = Inbox()
     let service = RaftService(authorizer: .requiring([.server], under: security)) { inbox.receive($0) }
     let endpoint = ServerEndpoint(security: security, services: [service])
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await endpoint.run() }
-        let outcome: Result<T, any Error>
-        do {
-            outcome = .success(try await body(try await endpoint.listeningPort, inbox))
-        } catch {
-            outcome = .failure(error)
-        }
-        // Stop gracefully, as the server agent does, and cancel only after a
-        // grace period: cancelling a gRPC server that holds an accepted
-        // connection no handler has taken yet traps in SwiftNIO ("Deinited
-        // NIOAsyncWriter without calling finish()"), which ended a CI run once.
-        endpoint.shutdown()
-        group.addTask { try? await Task.sleep(for: .seconds(2)) }
-        _ = try? await group.next()
-        group.cancelAll()
-        return try outcome.get()
+    let serving = Task { try await endpoint.run() }
+    let outcome: Result<T, any Error>
+    do {
+        outcome = .success(try await body(try await endpoint.listeningPort, inbox))
+    } catch {
+        outcome = .failure(error)
     }
+    await stopGracefully(endpoint, serving: serving)
+    return try outcome.get()
 }
 
-/// Stops a server run in `serving` as `withRaftServer` does: gracefully,
-/// cancelling only if it has not ended after `grace`.
+/// Stops a server run in `serving` gracefully, as the server agent does, and
+/// cancels it only if it has not ended after `grace`: cancelling a gRPC server
+/// that holds an accepted connection no handler has taken yet traps in
+/// SwiftNIO ("Deinited NIOAsyncWriter without calling finish()"), which ended
+/// a CI run once.
 func stopGracefully(_ endpoint: ServerEndpoint, serving: Task<Void, any Error>, grace: Duration = .seconds(2)) async {
     endpoint.shutdown()
     let deadline = Task {

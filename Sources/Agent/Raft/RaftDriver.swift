@@ -31,8 +31,7 @@ public enum RaftDriverError: Error, Sendable, Equatable {
 public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     public typealias Output = StateMachine.Output
 
-    /// The loop the driver runs on.
-    public nonisolated let loop: any EventLoop
+    private nonisolated let loop: any EventLoop
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
     private var raft: RaftNode

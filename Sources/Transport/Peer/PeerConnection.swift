@@ -69,15 +69,13 @@ final class PeerConnection: Sendable {
 
     /// Runs until ``close()`` or cancellation.
     func run() async {
-        guard let loop = configuration.eventLoop else { return await runUntilClosed() }
-        await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) { await runUntilClosed() }
-    }
-
-    private func runUntilClosed() async {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.runClient() }
-            await closed.wait()
-            group.cancelAll()
+        // With no loop (nil), no preference: Swift's pool.
+        await withTaskExecutorPreference(configuration.eventLoop.map(EventLoopTaskExecutor.init)) {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.runClient() }
+                await closed.wait()
+                group.cancelAll()
+            }
         }
     }
 

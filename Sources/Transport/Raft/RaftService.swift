@@ -52,37 +52,32 @@ public struct RaftService: Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
         )
         pins.state.withLock { $0.open(connection) }
         defer { pins.state.withLock { $0.close(connection) } }
-        guard let executor else { return try await deliver(request, from: connection, context) }
-        return try await withTaskExecutorPreference(executor) { try await deliver(request, from: connection, context) }
-    }
-
-    private func deliver(
-        _ request: RPCAsyncSequence<Caravan_Raft_V1_MessageBatch, any Error>, from connection: SenderPins.Connection,
-        _ context: ServerContext
-    ) async throws -> Caravan_Raft_V1_Ack {
-        var ack = Caravan_Raft_V1_Ack()
-        for try await batch in request {
-            let refusal = pins.state.withLock {
-                $0.admit(sender: batch.sender, messageSenders: batch.messages.lazy.map(\.from), on: connection)
-            }
-            if let refusal {
-                logger.warning("refusing a Raft batch from \(context.remotePeer): \(refusal)")
-                throw RPCError(code: .permissionDenied, message: "\(refusal)")
-            }
-            var messages: [Message] = []
-            messages.reserveCapacity(batch.messages.count)
-            for wire in batch.messages {
-                do {
-                    messages.append(try Message(wire: wire))
-                } catch {
-                    logger.warning("skipping a Raft message from \(wire.from): \(error)")
+        // With no executor (nil), no preference: Swift's pool.
+        return try await withTaskExecutorPreference(executor) {
+            var ack = Caravan_Raft_V1_Ack()
+            for try await batch in request {
+                let refusal = pins.state.withLock {
+                    $0.admit(sender: batch.sender, messageSenders: batch.messages.lazy.map(\.from), on: connection)
                 }
+                if let refusal {
+                    logger.warning("refusing a Raft batch from \(context.remotePeer): \(refusal)")
+                    throw RPCError(code: .permissionDenied, message: "\(refusal)")
+                }
+                var messages: [Message] = []
+                messages.reserveCapacity(batch.messages.count)
+                for wire in batch.messages {
+                    do {
+                        messages.append(try Message(wire: wire))
+                    } catch {
+                        logger.warning("skipping a Raft message from \(wire.from): \(error)")
+                    }
+                }
+                await receive(messages)
+                ack.batches += 1
+                ack.messages += UInt64(messages.count)
             }
-            await receive(messages)
-            ack.batches += 1
-            ack.messages += UInt64(messages.count)
+            return ack
         }
-        return ack
     }
 }
 
