@@ -8,6 +8,11 @@ public enum EntryKind: UInt8, Sendable, Hashable {
     case normal = 0
     /// An encoded `ConfChange`.
     case confChange = 1
+    /// An application command proposed with ``RaftNode/proposeTagged(_:context:)``:
+    /// its data begins with a tag its proposer chose, by which the proposer
+    /// recognizes it when applying, wherever the leader appended it. The
+    /// tag's layout is the application's; RaftCore treats it as `.normal`.
+    case tagged = 2
 }
 
 /// One entry of the replicated log.

@@ -23,6 +23,13 @@ public enum MessageType: UInt8, Sendable, Hashable, CaseIterable {
     case readIndex = 11
     /// Leader → follower: the read tagged by `context` may proceed once `index` is applied.
     case readIndexResponse = 12
+    /// Follower → leader: append `entries` (their data, as `.tagged` entries)
+    /// as proposals of `term`; `context` names them in a refusal.
+    case propose = 13
+    /// Leader → follower: the proposal named by `context` was refused. When
+    /// `rejectHint` is non-zero a leadership transfer to it is under way;
+    /// otherwise too much was uncommitted (`index` bytes against a limit of `commit`).
+    case proposeResponse = 14
 }
 
 /// One chunk of a snapshot in flight to a follower.

@@ -3,7 +3,7 @@ extension RaftNode {
     public var hasReady: Bool {
         broadcastPending || !messages.isEmpty || !log.unstable.entries.isEmpty
             || log.unstable.snapshot != nil || log.committed > log.applying
-            || !readStates.isEmpty || softState != previousSoftState || hardState != previousHardState
+            || !readStates.isEmpty || !refusedProposals.isEmpty || softState != previousSoftState || hardState != previousHardState
     }
 
     /// Collects the work to do since the last `Ready`. Call `advance(_:)` with
@@ -30,6 +30,8 @@ extension RaftNode {
         messages = []
         rd.readStates = readStates
         readStates = []
+        rd.refusedProposals = refusedProposals
+        refusedProposals = []
         if let snapshot = rd.snapshot { log.applying = max(log.applying, snapshot.metadata.index) }
         if let last = rd.committedEntries.last { log.applying = last.index }
         return rd

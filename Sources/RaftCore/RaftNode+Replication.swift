@@ -13,16 +13,56 @@ extension RaftNode {
     /// fsync); returns their indices, all in the current term.
     @discardableResult
     public mutating func propose(batch: [[UInt8]]) throws(RaftError) -> ClosedRange<UInt64> {
-        try checkCanPropose()
         precondition(!batch.isEmpty, "propose(batch:) needs at least one entry")
+        return try append(batch, kind: .normal)
+    }
+
+    /// Proposes `data` (which begins with the caller's tag) as a `.tagged`
+    /// entry on whichever replica leads: appended here when this one leads,
+    /// otherwise sent to the leader this replica knows, which appends it in
+    /// this term or not at all. Hence the caller learns the outcome by
+    /// applying: its tag comes back in a committed entry of this term, or a
+    /// committed entry of a later term comes first and it was dropped. A
+    /// refusal by the leader comes out of `ready()` as a ``RefusedProposal``
+    /// with `context`; a proposal lost on the way gives no word at all.
+    public mutating func proposeTagged(_ data: [UInt8], context: [UInt8]) throws(RaftError) {
+        if role == .leader {
+            _ = try append([data], kind: .tagged)
+        } else if role == .follower && leader != 0 {
+            send(Message(type: .propose, to: leader, entries: [Entry(term: 0, index: 0, kind: .tagged, data: data)], context: context))
+        } else {
+            throw .notLeader(leader: 0)
+        }
+    }
+
+    /// Appends `batch` as new entries of `kind` within the limit of uncommitted bytes.
+    private mutating func append(_ batch: [[UInt8]], kind: EntryKind) throws(RaftError) -> ClosedRange<UInt64> {
+        try checkCanPropose()
         var bytes: UInt64 = 0
         for data in batch { bytes &+= UInt64(data.count) }
         if config.maxUncommittedBytes > 0 && uncommittedBytes > 0 && uncommittedBytes + bytes > config.maxUncommittedBytes {
             throw .proposalQueueFull(uncommittedBytes: uncommittedBytes, limit: config.maxUncommittedBytes)
         }
         let first = log.lastIndex + 1
-        appendAsLeader(batch.map { Entry(term: term, index: 0, kind: .normal, data: $0) })
+        appendAsLeader(batch.map { Entry(term: term, index: 0, kind: kind, data: $0) })
         return first...(first + UInt64(batch.count) - 1)
+    }
+
+    /// A follower's forwarded proposal: appended, or refused with a reason.
+    mutating func handleForwardedProposal(_ m: Message) {
+        do {
+            _ = try append(m.entries.map(\.data), kind: .tagged)
+        } catch {
+            var refusal = Message(type: .proposeResponse, to: m.from, reject: true, context: m.context)
+            switch error {
+            case .leadershipTransferInProgress(let to): refusal.rejectHint = to
+            case .proposalQueueFull(let uncommitted, let limit):
+                refusal.index = uncommitted
+                refusal.commit = limit
+            default: return  // not leading: the proposer learns from the next leader's entries
+            }
+            send(refusal)
+        }
     }
 
     func checkCanPropose() throws(RaftError) {
@@ -60,6 +100,8 @@ extension RaftNode {
             handleSnapshotResponse(m)
         case .readIndex:
             handleReadIndexRequest(from: m.from, context: m.context)
+        case .propose where !m.entries.isEmpty:
+            handleForwardedProposal(m)
         default:
             break
         }

@@ -1,7 +1,7 @@
 /// One replica of a Raft group, as a deterministic state machine.
 ///
 /// The node never performs I/O. Time enters through `tick()`, the network
-/// through `step(_:)`, requests through `propose`, `proposeConfChange`,
+/// through `step(_:)`, requests through `propose`, `proposeTagged`, `proposeConfChange`,
 /// `readIndex` and `transferLeadership`. The work those produce comes out of
 /// `ready()`; the application carries it out and calls `advance(_:)`. Between
 /// `ready()` and `advance(_:)` no other method may be called.
@@ -29,6 +29,7 @@ public struct RaftNode {
     var votes: [NodeID: Bool] = [:]
     var messages: [Message] = []
     var readStates: [ReadState] = []
+    var refusedProposals: [RefusedProposal] = []
 
     var electionElapsed = 0
     var heartbeatElapsed = 0
@@ -400,6 +401,11 @@ public struct RaftNode {
             campaign(transfer: true)
         case .readIndexResponse:
             readStates.append(ReadState(index: m.index, context: m.context))
+        case .proposeResponse where m.reject:
+            let reason: RaftError = m.rejectHint != 0
+                ? .leadershipTransferInProgress(to: m.rejectHint)
+                : .proposalQueueFull(uncommittedBytes: m.index, limit: m.commit)
+            refusedProposals.append(RefusedProposal(context: m.context, reason: reason))
         default:
             break
         }

@@ -19,6 +19,15 @@ public struct ReadState: Sendable, Hashable {
     public var context: [UInt8]
 }
 
+/// A proposal forwarded to the leader (``RaftNode/proposeTagged(_:context:)``)
+/// that the leader refused: it was not appended and never will be.
+public struct RefusedProposal: Sendable, Hashable {
+    /// The context it was proposed with.
+    public var context: [UInt8]
+    /// Why: `proposalQueueFull` or `leadershipTransferInProgress`.
+    public var reason: RaftError
+}
+
 /// Where an entry sits in the log: a proposal is committed exactly when the
 /// committed entry at `index` has `term`.
 public struct LogPosition: Sendable, Hashable, Comparable {
@@ -47,6 +56,8 @@ public struct Ready: Sendable {
     /// Set when the hard state changed and must be persisted.
     public var hardState: HardState?
     public var readStates: [ReadState] = []
+    /// Forwarded proposals the leader refused; fail their callers.
+    public var refusedProposals: [RefusedProposal] = []
     /// Entries to append to storage (they may replace a suffix of it).
     public var entries: [Entry] = []
     /// A snapshot to persist and install.
@@ -59,7 +70,7 @@ public struct Ready: Sendable {
 
     /// Whether the `Ready` asks for nothing.
     public var isEmpty: Bool {
-        softState == nil && hardState == nil && readStates.isEmpty && entries.isEmpty
+        softState == nil && hardState == nil && readStates.isEmpty && refusedProposals.isEmpty && entries.isEmpty
             && snapshot == nil && committedEntries.isEmpty && messages.isEmpty
     }
 }

@@ -27,6 +27,8 @@ final class Counter: ReplicatedStateMachine, @unchecked Sendable {
 final class LocalNetwork: Sendable {
     let drivers = Mutex<[NodeID: RaftDriver<Counter>]>([:])
     let cut = Mutex<Set<NodeID>>([])
+    /// Message types lost on the way, whoever sends them.
+    let lost = Mutex<Set<MessageType>>([])
 
     struct Sender: RaftMessageSender {
         let network: LocalNetwork
@@ -35,8 +37,9 @@ final class LocalNetwork: Sendable {
 
     func deliver(_ messages: [Message]) {
         let isolated = cut.withLock { $0 }
+        let lostTypes = lost.withLock { $0 }
         var byTarget: [NodeID: [Message]] = [:]
-        for m in messages where !isolated.contains(m.from) && !isolated.contains(m.to) {
+        for m in messages where !isolated.contains(m.from) && !isolated.contains(m.to) && !lostTypes.contains(m.type) {
             byTarget[m.to, default: []].append(m)
         }
         let targets = drivers.withLock { $0 }
@@ -49,7 +52,9 @@ final class LocalNetwork: Sendable {
 
 @Suite struct RaftDriverTests {
     /// Starts three drivers ticking every 5 ms; returns them with their tick tasks.
-    static func cluster(snapshotEvery: UInt64 = 10_000, snapshotBytes: Int = 64 << 20) throws -> (LocalNetwork, [NodeID: RaftDriver<Counter>], [Task<Void, Never>]) {
+    static func cluster(
+        snapshotEvery: UInt64 = 10_000, snapshotBytes: Int = 64 << 20, forwardTimeoutTicks: UInt64 = 200
+    ) throws -> (LocalNetwork, [NodeID: RaftDriver<Counter>], [Task<Void, Never>]) {
         let network = LocalNetwork()
         var drivers: [NodeID: RaftDriver<Counter>] = [:]
         for id: NodeID in [1, 2, 3] {
@@ -60,7 +65,7 @@ final class LocalNetwork: Sendable {
             drivers[id] = try RaftDriver(
                 config: config, persistence: persistence,
                 sender: LocalNetwork.Sender(network: network), stateMachine: Counter(), snapshotEvery: snapshotEvery,
-                snapshotBytes: snapshotBytes
+                snapshotBytes: snapshotBytes, forwardTimeoutTicks: forwardTimeoutTicks
             )
         }
         network.drivers.withLock { $0 = drivers }
@@ -104,6 +109,72 @@ final class LocalNetwork: Sendable {
         await #expect(throws: RaftDriverError.notLeader(leader: leader)) {
             try await drivers[follower]!.propose([1])
         }
+    }
+
+    /// A follower that knows `leader`.
+    static func follower(of leader: NodeID, in drivers: [NodeID: RaftDriver<Counter>]) async throws -> NodeID {
+        let follower = drivers.keys.sorted().first { $0 != leader }!
+        while await drivers[follower]!.status.leader != leader { try await Task.sleep(for: .milliseconds(5)) }
+        return follower
+    }
+
+    @Test func aFollowerForwardsAWriteToTheLeaderAndAnswersWithItsOutput() async throws {
+        let (_, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        _ = try await drivers[leader]!.propose([1])
+        let follower = try await Self.follower(of: leader, in: drivers)
+        #expect(try await drivers[follower]!.submit([4]) == 5)
+        #expect(try await drivers[leader]!.submit([2]) == 7, "the leader proposes its own")
+        try await drivers[leader]!.linearizableBarrier()
+        let last = try await drivers[leader]!.storedLog(from: 0, limit: 2).entries
+        #expect(last.map(\.kind) == [.tagged, .normal])
+    }
+
+    @Test func concurrentForwardedWritesEachGetTheirOwnOutput() async throws {
+        let (_, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        _ = try await drivers[leader]!.propose([1])
+        var followers: [RaftDriver<Counter>] = []
+        for id in drivers.keys where id != leader {
+            while await drivers[id]!.status.leader != leader { try await Task.sleep(for: .milliseconds(5)) }
+            followers.append(drivers[id]!)
+        }
+        let outputs = try await withThrowingTaskGroup(of: UInt64?.self) { group in
+            for i in 0..<200 { group.addTask { [followers] in try await followers[i % 2].submit([1]) } }
+            var all: [UInt64] = []
+            for try await output in group { all.append(output!) }
+            return all
+        }
+        // Each write added 1 to a counter at 1: every total from 2 to 201, once each.
+        #expect(outputs.sorted() == Array(2...201))
+    }
+
+    @Test func aForwardedWriteLostWithItsLeaderFailsAsDroppedOnceANewLeaderCommits() async throws {
+        let (network, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let first = await Self.awaitLeader(drivers)
+        _ = try await drivers[first]!.propose([1])
+        let follower = try await Self.follower(of: first, in: drivers)
+        network.cut.withLock { $0 = [first] }
+        await #expect(throws: RaftDriverError.dropped) { try await drivers[follower]!.submit([1]) }
+        #expect(await Self.awaitLeader(drivers, excluding: [first]) != first)
+    }
+
+    @Test func aForwardedWriteNobodyAnswersTimesOutAsUnknown() async throws {
+        let (network, drivers, ticks) = try Self.cluster(forwardTimeoutTicks: 20)
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        _ = try await drivers[leader]!.propose([1])
+        let follower = try await Self.follower(of: leader, in: drivers)
+        network.lost.withLock { $0 = [.propose] }
+        do {
+            _ = try await drivers[follower]!.submit([1])
+            Issue.record("a write that never reached the leader succeeded")
+        } catch RaftDriverError.outcomeUnknown {
+        }
+        #expect(try await drivers[leader]!.propose([1]) == 2, "the lost write was never applied")
     }
 
     @Test func concurrentProposalsShareAppends() async throws {

@@ -13,6 +13,10 @@ import Testing
         let command = ServerCommand.registerJob(.init(spec: spec, evaluationID: "1a2b3c4d-5e6f", at: Timestamp(seconds: 1)))
         let entry = Entry(term: 2, index: 7, data: ServerStateMachine.encode(command))
         #expect(ServerCommand.summary(of: entry) == "register job default/hello (eval 1a2b3c4d…)")
+
+        let forwarded = Entry(term: 2, index: 8, kind: .tagged, data: WriteTag(origin: 3, sequence: 99).bytes + ServerStateMachine.encode(command))
+        #expect(ServerCommand.summary(of: forwarded) == "register job default/hello (eval 1a2b3c4d…) (forwarded by server 3)")
+        #expect(ServerCommand.summary(of: Entry(term: 2, index: 9, kind: .tagged, data: [1, 2])).hasPrefix("undecodable: "))
     }
 
     @Test func membershipChangesSayWhoAndHow() {

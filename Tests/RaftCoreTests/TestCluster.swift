@@ -12,6 +12,7 @@ struct TestCluster {
     /// Every committed entry each node applied.
     var applied: [NodeID: [Entry]] = [:]
     var readStates: [NodeID: [ReadState]] = [:]
+    var refusedProposals: [NodeID: [RefusedProposal]] = [:]
     var configure: (inout RaftConfig) -> Void
 
     init(voters: Int, configure: @escaping (inout RaftConfig) -> Void = { _ in }) {
@@ -50,6 +51,7 @@ struct TestCluster {
                 outbox += rd.messages
                 applied[id]! += rd.committedEntries
                 readStates[id, default: []] += rd.readStates
+                refusedProposals[id, default: []] += rd.refusedProposals
                 nodes[id]!.advance(rd)
             }
         }

@@ -31,6 +31,13 @@ import Testing
             message.snapshot = SnapshotChunk(metadata: metadata, offset: 1 << 20, totalSize: 3 << 20, data: (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         case .timeoutNow:
             break
+        case .propose:
+            message.entries = [Entry(term: 0, index: 0, kind: .tagged, data: Array("tag:command".utf8))]
+            message.context = Array("tag:".utf8)
+        case .proposeResponse:
+            message.reject = true
+            message.rejectHint = 3
+            message.context = Array("tag:".utf8)
         }
         return message
     }

@@ -27,6 +27,8 @@ struct TransportThroughput {
         print("TransportThroughput: two processes on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("workload                         security      messages      seconds     messages/s       MB/s")
         let workloads = [
+            // One append in flight: messages/s is the inverse of the round trip.
+            Workload(name: "round trips, 1 entry of 128 B", payload: 128, count: 5_000, window: 1),
             Workload(name: "append, 1 entry of 128 B", payload: 128, count: 200_000, window: 2_048),
             Workload(name: "append, 16 entries of 128 B", payload: 128, entries: 16, count: 20_000, window: 256),
             Workload(name: "append, 1 entry of 64 KiB", payload: 64 << 10, count: 4_000, window: 64),

@@ -17,6 +17,9 @@ public enum RaftDriverError: Error, Sendable, Equatable {
     case stopped
     /// RaftCore refused the request; the text says why.
     case rejected(String)
+    /// A write forwarded to the leader may or may not have committed; the
+    /// text says why it is not known. Read the state before retrying it.
+    case outcomeUnknown(String)
 }
 
 /// Runs one RaftCore replica: ticks it, feeds it messages and proposals, and
@@ -24,6 +27,8 @@ public enum RaftDriverError: Error, Sendable, Equatable {
 ///
 /// Proposals that arrive while a Ready is being persisted are appended
 /// together by the next one: they share one fsync and one append message.
+/// A follower forwards a write (``submit(_:)``) to the leader over the Raft
+/// connection it already has, and answers it when it applies the entry.
 ///
 /// The actor runs on a thread of its own (``RaftDriverThreads``), not on
 /// Swift's cooperative pool: each Ready blocks in fsync, and on a small
@@ -42,6 +47,24 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     private let snapshotBytes: Int
 
     private var proposalWaiters: [UInt64: (term: UInt64, continuation: CheckedContinuation<Output?, any Error>)] = [:]
+    /// Writes this replica forwarded to the leader, by the sequence number in their tag.
+    private var forwarded: [UInt64: ForwardedWrite] = [:]
+
+    /// A write forwarded to the leader, waiting to be seen applied.
+    private struct ForwardedWrite {
+        /// The term it was forwarded in: the only term it can be appended in.
+        var term: UInt64
+        /// The tick count after which its caller stops waiting.
+        var deadline: UInt64
+        var continuation: CheckedContinuation<Output?, any Error>
+    }
+    /// Random at start, so that a tag from before a restart (its entry may
+    /// still be applied after it) never matches a write made after it.
+    private var lastForwardSequence = UInt64.random(in: 0 ... .max)
+    /// The term of the latest entry applied (or snapshot restored).
+    private var appliedTerm: UInt64 = 0
+    private var ticks: UInt64 = 0
+    private let forwardTimeoutTicks: UInt64
     private var readWaiters: [[UInt8]: CheckedContinuation<Void, any Error>] = [:]
     /// Reads whose index is known, waiting for the state machine to reach it.
     private var readsAwaitingApply: [(index: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
@@ -66,14 +89,18 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     ///     but never before the log since the last snapshot has grown as large as
     ///     that snapshot, so that writing snapshots costs at most about one byte
     ///     per byte logged however large the state grows.
+    ///   - forwardTimeoutTicks: how long a write forwarded to the leader may
+    ///     go unanswered (no commit, no refusal, no new leader) before its
+    ///     caller is told its outcome is unknown.
     ///   - loop: where the driver runs; the sender's connections are best on
     ///     it too (``RaftDriverThreads/next()``).
     public init(
         config: RaftConfig, persistence: any RaftPersistence, sender: any RaftMessageSender,
         stateMachine: StateMachine, snapshotEvery: UInt64 = 10_000, snapshotBytes: Int = 64 << 20,
-        loop: any EventLoop = RaftDriverThreads.next()
+        forwardTimeoutTicks: UInt64 = 200, loop: any EventLoop = RaftDriverThreads.next()
     ) throws {
         self.loop = loop
+        self.forwardTimeoutTicks = forwardTimeoutTicks
         let snapshot = try persistence.snapshot()
         if !snapshot.isEmpty { try stateMachine.restore(snapshot.data) }
         var config = config
@@ -86,6 +113,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         self.snapshotBytes = snapshotBytes
         lastSnapshotSize = snapshot.data.count
         lastSnapshotIndex = snapshot.metadata.index
+        appliedTerm = snapshot.metadata.term
         lastLeadership = Leadership(role: raft.role, leader: raft.leader, term: raft.term)
     }
 
@@ -163,6 +191,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     /// Advances logical time; call every tick interval.
     public func tick() {
         raft.tick()
+        ticks += 1
+        if !forwarded.isEmpty { expireForwardedWrites() }
         scheduleReady()
     }
 
@@ -185,6 +215,33 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         scheduleReady()
         return try await withCheckedThrowingContinuation { continuation in
             proposalWaiters[position.index] = (position.term, continuation)
+        }
+    }
+
+    /// Replicates `command` through whichever replica leads: proposed here
+    /// when this one leads, otherwise forwarded to the leader over the Raft
+    /// connection (``RaftNode/proposeTagged(_:context:)``) and answered when
+    /// it is applied here. Returns the state machine's output, as `propose`.
+    ///
+    /// A forwarded write fails with `dropped` when a later term's entry is
+    /// applied first (it can no longer commit), with the leader's refusal,
+    /// or with `outcomeUnknown` when nothing is heard of it for
+    /// `forwardTimeoutTicks` or a snapshot is restored over it.
+    public func submit(_ command: [UInt8]) async throws -> Output? {
+        if let failure { throw failure }
+        if raft.role == .leader { return try await propose(command) }
+        lastForwardSequence &+= 1
+        let sequence = lastForwardSequence
+        let tag = WriteTag(origin: raft.id, sequence: sequence).bytes
+        do {
+            try raft.proposeTagged(tag + command, context: tag)
+        } catch {
+            throw Self.translate(error)
+        }
+        let write = (term: raft.term, deadline: ticks + forwardTimeoutTicks)
+        scheduleReady()
+        return try await withCheckedThrowingContinuation { continuation in
+            forwarded[sequence] = ForwardedWrite(term: write.term, deadline: write.deadline, continuation: continuation)
         }
     }
 
@@ -231,7 +288,9 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     }
 
     /// Whether a proposal or a read waits for its outcome.
-    public var hasWaiters: Bool { !proposalWaiters.isEmpty || !readWaiters.isEmpty || !readsAwaitingApply.isEmpty }
+    public var hasWaiters: Bool {
+        !proposalWaiters.isEmpty || !forwarded.isEmpty || !readWaiters.isEmpty || !readsAwaitingApply.isEmpty
+    }
 
     /// Fails every waiter; the driver accepts nothing more.
     public func stop() {
@@ -268,7 +327,12 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
                 lastSnapshotIndex = snapshot.metadata.index
                 lastSnapshotSize = snapshot.data.count
                 bytesSinceSnapshot = 0
-                settleProposals(coveredBy: snapshot.metadata.index)
+                settleProposals(coveredBy: snapshot.metadata)
+            }
+            for refusal in ready.refusedProposals {
+                guard let tag = WriteTag(refusal.context), tag.origin == raft.id,
+                      let write = forwarded.removeValue(forKey: tag.sequence) else { continue }
+                write.continuation.resume(throwing: Self.translate(refusal.reason))
             }
             for entry in ready.committedEntries { apply(entry) }
             for read in ready.readStates {
@@ -305,19 +369,50 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     }
 
     private func apply(_ entry: Entry) {
+        if entry.term > appliedTerm {
+            appliedTerm = entry.term
+            if !forwarded.isEmpty { dropForwardedWrites(before: entry.term) }
+        }
         let waiter = proposalWaiters.removeValue(forKey: entry.index)
         bytesSinceSnapshot += entry.data.count
         var output: Output?
-        if entry.kind == .normal && !entry.data.isEmpty {
+        var forwardedHere: ForwardedWrite?
+        switch entry.kind {
+        case .normal where !entry.data.isEmpty:
             output = stateMachine.apply(entry)
-        } else if entry.kind == .confChange, let change = try? ConfChange(decoding: entry.data) {
-            stateMachine.applyMembershipChange(change, at: entry.index)
+        case .tagged:
+            guard let tag = WriteTag(entry.data) else { break }
+            if tag.origin == raft.id { forwardedHere = forwarded.removeValue(forKey: tag.sequence) }
+            let command = Array(entry.data[WriteTag.size...])
+            output = stateMachine.apply(Entry(term: entry.term, index: entry.index, kind: .normal, data: command))
+        case .confChange:
+            if let change = try? ConfChange(decoding: entry.data) { stateMachine.applyMembershipChange(change, at: entry.index) }
+        default:
+            break
         }
+        forwardedHere?.continuation.resume(returning: output)
         guard let waiter else { return }
         if waiter.term == entry.term {
             waiter.continuation.resume(returning: output)
         } else {
             waiter.continuation.resume(throwing: RaftDriverError.dropped)
+        }
+    }
+
+    /// An entry of `term` was applied: forwarded writes of earlier terms were
+    /// not appended by their term's leader, or they would have come first.
+    private func dropForwardedWrites(before term: UInt64) {
+        for (sequence, write) in forwarded where write.term < term {
+            forwarded[sequence] = nil
+            write.continuation.resume(throwing: RaftDriverError.dropped)
+        }
+    }
+
+    private func expireForwardedWrites() {
+        for (sequence, write) in forwarded where write.deadline <= ticks {
+            forwarded[sequence] = nil
+            write.continuation.resume(throwing: RaftDriverError.outcomeUnknown(
+                "the leader neither applied nor refused it within \(forwardTimeoutTicks) ticks"))
         }
     }
 
@@ -336,11 +431,19 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         readWaiters = [:]
     }
 
-    /// Proposals at or below a restored snapshot were applied within it; their outputs are unknown.
-    private func settleProposals(coveredBy index: UInt64) {
-        for (waiting, waiter) in proposalWaiters where waiting <= index {
+    /// Proposals at or below a restored snapshot were applied within it; their
+    /// outputs are unknown. Forwarded writes of its term or before may lie
+    /// within it or have been dropped: which, this replica cannot tell.
+    private func settleProposals(coveredBy snapshot: SnapshotMetadata) {
+        for (waiting, waiter) in proposalWaiters where waiting <= snapshot.index {
             proposalWaiters[waiting] = nil
             waiter.continuation.resume(returning: nil)
+        }
+        appliedTerm = max(appliedTerm, snapshot.term)
+        for (sequence, write) in forwarded where write.term <= snapshot.term {
+            forwarded[sequence] = nil
+            write.continuation.resume(throwing: RaftDriverError.outcomeUnknown(
+                "this server restored a snapshot through index \(snapshot.index) before it could see the write applied"))
         }
     }
 
@@ -380,6 +483,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         if failure == nil { failure = error }
         for (_, waiter) in proposalWaiters { waiter.continuation.resume(throwing: error) }
         proposalWaiters = [:]
+        for (_, write) in forwarded { write.continuation.resume(throwing: error) }
+        forwarded = [:]
         for (_, waiter) in readWaiters { waiter.resume(throwing: error) }
         readWaiters = [:]
         for read in readsAwaitingApply { read.continuation.resume(throwing: error) }
@@ -397,6 +502,38 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         case let .storage(storageError): .storageFailed("\(storageError)")
         default: .rejected("\(error)")
         }
+    }
+}
+
+/// What a forwarded write's entry begins with: the forwarding replica and a
+/// sequence number of its own, 8 bytes each, little-endian.
+struct WriteTag: Equatable {
+    static let size = 16
+    var origin: NodeID
+    var sequence: UInt64
+
+    init(origin: NodeID, sequence: UInt64) {
+        self.origin = origin
+        self.sequence = sequence
+    }
+
+    /// The tag `bytes` begin with; nil when they are too short to hold one.
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count >= Self.size else { return nil }
+        var origin: UInt64 = 0, sequence: UInt64 = 0
+        for i in 0..<8 {
+            origin |= UInt64(bytes[i]) << (8 * i)
+            sequence |= UInt64(bytes[8 + i]) << (8 * i)
+        }
+        self.init(origin: origin, sequence: sequence)
+    }
+
+    var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(Self.size)
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: origin >> (8 * i))) }
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: sequence >> (8 * i))) }
+        return out
     }
 }
 

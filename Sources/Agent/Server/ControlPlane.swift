@@ -53,7 +53,7 @@ public final class ControlPlane: Sendable {
         let command = ServerCommand.registerJob(.init(
             spec: spec, evaluationID: EvaluationID(UUID().uuidString.lowercased()),
             idempotencyKey: idempotencyKey.flatMap { $0.isEmpty ? nil : $0 }, at: .now))
-        switch try await propose(command) {
+        switch try await submit(command) {
         case .jobRegistered(let version, let evaluation, let index, _):
             return Registration(jobVersion: version, evaluationID: evaluation, index: index)
         case let other:
@@ -66,7 +66,7 @@ public final class ControlPlane: Sendable {
         let state = try await read(stale: false)
         guard state.jobs[key] != nil else { throw .notFound("job \"\(key.id)\" is not registered in namespace \"\(key.namespace)\"") }
         let command = ServerCommand.stopJob(.init(key: key, purge: purge, evaluationID: EvaluationID(UUID().uuidString.lowercased()), at: .now))
-        switch try await propose(command) {
+        switch try await submit(command) {
         case .jobStopped(let evaluation, let index): return (evaluation, index)
         case .rejected(let why): throw .notFound(why)
         case let other: throw .unavailable("unexpected outcome of stop: \(other)")
@@ -120,11 +120,26 @@ public final class ControlPlane: Sendable {
         return stateMachine.snapshotOfState
     }
 
-    /// Replicates `command` and returns what applying it produced.
+    /// Replicates `command` if this server leads, and returns what applying
+    /// it produced. For commands built from this server's latest state, or
+    /// that the leader's own components must see (heartbeats).
     func propose(_ command: ServerCommand) async throws(ControlPlaneError) -> CommandOutcome {
+        try await replicate { try await $0.propose(ServerStateMachine.encode(command)) }
+    }
+
+    /// Replicates `command` through whichever server leads (a follower
+    /// forwards it over Raft), and returns what applying it produced here.
+    /// For commands built from the request alone or from a linearizable read.
+    func submit(_ command: ServerCommand) async throws(ControlPlaneError) -> CommandOutcome {
+        try await replicate { try await $0.submit(ServerStateMachine.encode(command)) }
+    }
+
+    private func replicate(
+        _ write: (RaftDriver<ServerStateMachine>) async throws -> CommandOutcome?
+    ) async throws(ControlPlaneError) -> CommandOutcome {
         let outcome: CommandOutcome?
         do {
-            outcome = try await driver.propose(ServerStateMachine.encode(command))
+            outcome = try await write(driver)
         } catch {
             throw Self.translate(error)
         }
@@ -143,6 +158,7 @@ public final class ControlPlane: Sendable {
         case .storageFailed(let why): return .unavailable("this server cannot write its log and accepts no writes: \(why)")
         case .stopped: return .unavailable("the server is shutting down")
         case .rejected(let why): return .unavailable(why)
+        case .outcomeUnknown(let why): return .unavailable("whether the write took effect is unknown (\(why)): read the state before retrying it")
         }
     }
 }

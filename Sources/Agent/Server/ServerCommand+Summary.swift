@@ -16,11 +16,18 @@ extension ServerCommand {
             }
         case .normal:
             if entry.data.isEmpty { return "no-op (a new leader's first entry)" }
-            do {
-                return try ServerStateMachine.decode(entry.data).summary
-            } catch {
-                return "undecodable: \(Self.oneLine(error))"
-            }
+            return summary(ofCommand: entry.data)
+        case .tagged:
+            guard let tag = WriteTag(entry.data) else { return "undecodable: \(entry.data.count) bytes are too few for a forwarded write's tag" }
+            return summary(ofCommand: Array(entry.data[WriteTag.size...])) + " (forwarded by server \(tag.origin))"
+        }
+    }
+
+    private static func summary(ofCommand bytes: [UInt8]) -> String {
+        do {
+            return try ServerStateMachine.decode(bytes).summary
+        } catch {
+            return "undecodable: \(Self.oneLine(error))"
         }
     }
 

@@ -12,6 +12,8 @@ public enum Lane: Int, Sendable, Hashable, CaseIterable, CustomStringConvertible
     public static func of(_ message: Message) -> Lane {
         switch message.type {
         case .append, .snapshot: .bulk
+        // A forwarded write is latency-critical, but a large one would hold up heartbeats.
+        case .propose: message.estimatedWireSize > 16 << 10 ? .bulk : .priority
         default: .priority
         }
     }

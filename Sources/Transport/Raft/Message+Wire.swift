@@ -67,7 +67,11 @@ extension Caravan_Raft_V1_Entry {
         self.init()
         term = entry.term
         index = entry.index
-        kind = entry.kind == .confChange ? .confChange : .normal
+        switch entry.kind {
+        case .normal: kind = .normal
+        case .confChange: kind = .confChange
+        case .tagged: kind = .tagged
+        }
         if !entry.data.isEmpty { data = Data(entry.data) }
     }
 }
@@ -79,6 +83,7 @@ extension RaftCore.Entry {
         switch wire.kind {
         case .normal: kind = .normal
         case .confChange: kind = .confChange
+        case .tagged: kind = .tagged
         case .UNRECOGNIZED(let value): throw .unknownEntryKind(value)
         }
         self.init(term: wire.term, index: wire.index, kind: kind, data: [UInt8](wire.data))

@@ -3,8 +3,11 @@ import GRPCCore
 import Synchronization
 import Transport
 
-/// Runs writes here when this server leads, and forwards them to the leader
-/// otherwise, so that any server accepts any request.
+/// Runs a request here, and forwards it to the leader as a whole gRPC call
+/// when it needs the leader (``ControlPlaneError/notLeader(leader:)``), so
+/// that any server accepts any request. Job writes do not need it: a
+/// follower forwards their commands over Raft (``ControlPlane/submit(_:)``).
+/// Node lifecycle writes do, as the leader's heartbeat monitor must see them.
 ///
 /// A forwarded request can meet a server that no longer leads, which forwards
 /// it on to the leader it knows; this cannot cycle for long, because two

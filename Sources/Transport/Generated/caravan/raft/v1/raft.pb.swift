@@ -36,6 +36,7 @@ public nonisolated enum Caravan_Raft_V1_EntryKind: SwiftProtobuf.Enum, Swift.Cas
   public typealias RawValue = Int
   case normal // = 0
   case confChange // = 1
+  case tagged // = 2
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -46,6 +47,7 @@ public nonisolated enum Caravan_Raft_V1_EntryKind: SwiftProtobuf.Enum, Swift.Cas
     switch rawValue {
     case 0: self = .normal
     case 1: self = .confChange
+    case 2: self = .tagged
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -54,6 +56,7 @@ public nonisolated enum Caravan_Raft_V1_EntryKind: SwiftProtobuf.Enum, Swift.Cas
     switch self {
     case .normal: return 0
     case .confChange: return 1
+    case .tagged: return 2
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -62,6 +65,7 @@ public nonisolated enum Caravan_Raft_V1_EntryKind: SwiftProtobuf.Enum, Swift.Cas
   public static let allCases: [Caravan_Raft_V1_EntryKind] = [
     .normal,
     .confChange,
+    .tagged,
   ]
 
 }
@@ -84,6 +88,8 @@ public nonisolated enum Caravan_Raft_V1_MessageType: SwiftProtobuf.Enum, Swift.C
   case timeoutNow // = 11
   case readIndex // = 12
   case readIndexResponse // = 13
+  case propose // = 14
+  case proposeResponse // = 15
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -106,6 +112,8 @@ public nonisolated enum Caravan_Raft_V1_MessageType: SwiftProtobuf.Enum, Swift.C
     case 11: self = .timeoutNow
     case 12: self = .readIndex
     case 13: self = .readIndexResponse
+    case 14: self = .propose
+    case 15: self = .proposeResponse
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -126,6 +134,8 @@ public nonisolated enum Caravan_Raft_V1_MessageType: SwiftProtobuf.Enum, Swift.C
     case .timeoutNow: return 11
     case .readIndex: return 12
     case .readIndexResponse: return 13
+    case .propose: return 14
+    case .proposeResponse: return 15
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -146,6 +156,8 @@ public nonisolated enum Caravan_Raft_V1_MessageType: SwiftProtobuf.Enum, Swift.C
     .timeoutNow,
     .readIndex,
     .readIndexResponse,
+    .propose,
+    .proposeResponse,
   ]
 
 }
@@ -379,11 +391,11 @@ public nonisolated struct Caravan_Raft_V1_Ack: Sendable {
 fileprivate nonisolated let _protobuf_package = "caravan.raft.v1"
 
 nonisolated extension Caravan_Raft_V1_EntryKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENTRY_KIND_NORMAL\0\u{1}ENTRY_KIND_CONF_CHANGE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENTRY_KIND_NORMAL\0\u{1}ENTRY_KIND_CONF_CHANGE\0\u{1}ENTRY_KIND_TAGGED\0")
 }
 
 nonisolated extension Caravan_Raft_V1_MessageType: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_TYPE_UNSPECIFIED\0\u{1}MESSAGE_TYPE_APPEND\0\u{1}MESSAGE_TYPE_APPEND_RESPONSE\0\u{1}MESSAGE_TYPE_VOTE\0\u{1}MESSAGE_TYPE_VOTE_RESPONSE\0\u{1}MESSAGE_TYPE_PRE_VOTE\0\u{1}MESSAGE_TYPE_PRE_VOTE_RESPONSE\0\u{1}MESSAGE_TYPE_HEARTBEAT\0\u{1}MESSAGE_TYPE_HEARTBEAT_RESPONSE\0\u{1}MESSAGE_TYPE_SNAPSHOT\0\u{1}MESSAGE_TYPE_SNAPSHOT_RESPONSE\0\u{1}MESSAGE_TYPE_TIMEOUT_NOW\0\u{1}MESSAGE_TYPE_READ_INDEX\0\u{1}MESSAGE_TYPE_READ_INDEX_RESPONSE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_TYPE_UNSPECIFIED\0\u{1}MESSAGE_TYPE_APPEND\0\u{1}MESSAGE_TYPE_APPEND_RESPONSE\0\u{1}MESSAGE_TYPE_VOTE\0\u{1}MESSAGE_TYPE_VOTE_RESPONSE\0\u{1}MESSAGE_TYPE_PRE_VOTE\0\u{1}MESSAGE_TYPE_PRE_VOTE_RESPONSE\0\u{1}MESSAGE_TYPE_HEARTBEAT\0\u{1}MESSAGE_TYPE_HEARTBEAT_RESPONSE\0\u{1}MESSAGE_TYPE_SNAPSHOT\0\u{1}MESSAGE_TYPE_SNAPSHOT_RESPONSE\0\u{1}MESSAGE_TYPE_TIMEOUT_NOW\0\u{1}MESSAGE_TYPE_READ_INDEX\0\u{1}MESSAGE_TYPE_READ_INDEX_RESPONSE\0\u{1}MESSAGE_TYPE_PROPOSE\0\u{1}MESSAGE_TYPE_PROPOSE_RESPONSE\0")
 }
 
 nonisolated extension Caravan_Raft_V1_Entry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
