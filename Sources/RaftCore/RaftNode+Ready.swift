@@ -7,7 +7,8 @@ extension RaftNode {
     }
 
     /// Collects the work to do since the last `Ready`. Call `advance(_:)` with
-    /// the result once it is done, before calling any other method.
+    /// the result once it is done, before calling `ready()` again; inputs
+    /// given meanwhile are handed out by that next call.
     public mutating func ready() -> Ready {
         if broadcastPending { broadcastAppend() }
         var rd = Ready()

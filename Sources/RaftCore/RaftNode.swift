@@ -3,8 +3,10 @@
 /// The node never performs I/O. Time enters through `tick()`, the network
 /// through `step(_:)`, requests through `propose`, `proposeTagged`, `proposeConfChange`,
 /// `readIndex` and `transferLeadership`. The work those produce comes out of
-/// `ready()`; the application carries it out and calls `advance(_:)`. Between
-/// `ready()` and `advance(_:)` no other method may be called.
+/// `ready()`; the application carries it out and calls `advance(_:)`. Inputs
+/// may keep coming between `ready()` and `advance(_:)` (while the Ready's
+/// writes are under way); what they produce comes out of the next `ready()`,
+/// which may only be called after `advance(_:)`.
 ///
 /// Membership follows the single-server rule: a configuration takes effect
 /// as soon as its entry is appended, at most one change is uncommitted at a

@@ -42,7 +42,10 @@ public protocol SnapshotStore: AnyObject {
 
 /// Everything a Raft driver needs from its storage: the log, hard state and
 /// snapshots, with one call that persists a `Ready` atomically.
-public protocol RaftPersistence: RaftLogStore, HardStateStore, SnapshotStore {
+///
+/// A driver writes from one thread while RaftCore reads from another, so an
+/// implementation must be safe to use concurrently.
+public protocol RaftPersistence: RaftLogStore, HardStateStore, SnapshotStore, Sendable {
     /// Persists what a `Ready` asks for in one atomic, synced write: first
     /// `snapshot` (replacing the log; ignored when empty), then `entries`
     /// (as `append`), then `hardState`. When a snapshot is applied, the

@@ -25,14 +25,19 @@ public enum RaftDriverError: Error, Sendable, Equatable {
 /// Runs one RaftCore replica: ticks it, feeds it messages and proposals, and
 /// carries out each `Ready` (persist, send, apply, advance).
 ///
-/// Proposals that arrive while a Ready is being persisted are appended
-/// together by the next one: they share one fsync and one append message.
+/// A Ready's synced write runs on a storage thread (``RaftDriverThreads``)
+/// while the loop goes on stepping messages, proposals and ticks into
+/// RaftCore, as etcd's raft takes input between `Ready` and `Advance`; what
+/// arrives meanwhile is handed out by the next Ready, so proposals that
+/// arrive during one fsync share the next fsync and one append message.
+/// Nothing leaves this replica before the writes it depends on are durable:
+/// RaftCore hands out a new Ready only after `advance`.
 /// A follower forwards a write (``submit(_:)``) to the leader over the Raft
 /// connection it already has, and answers it when it applies the entry.
 ///
-/// The actor runs on a thread of its own (``RaftDriverThreads``), not on
-/// Swift's cooperative pool: each Ready blocks in fsync, and on a small
-/// machine the pool has only a thread or two for every handler and worker.
+/// The actor runs on an event loop of its own (``RaftDriverThreads``), not
+/// on Swift's cooperative pool, with its peer connections: a Raft message
+/// goes from the socket to RaftCore and back without another thread.
 public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     public typealias Output = StateMachine.Output
 
@@ -70,6 +75,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     private var readsAwaitingApply: [(index: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextReadID: UInt64 = 0
     private var readyScheduled = false
+    /// A Ready's synced write is under way on the storage thread.
+    private var persisting = false
     private var failure: RaftDriverError?
     private var lastSnapshotIndex: UInt64 = 0
     /// A snapshot being encoded off the loop (at most one at a time).
@@ -300,22 +307,25 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     // MARK: The Ready loop
 
     private func scheduleReady() {
-        guard !readyScheduled, failure == nil else { return }
+        guard !readyScheduled, !persisting, failure == nil else { return }
         readyScheduled = true
-        Task { self.drainReady() }
+        Task { await self.drainReady() }
     }
 
-    private func drainReady() {
+    private func drainReady() async {
         readyScheduled = false
         while failure == nil && raft.hasReady {
             let ready = raft.ready()
+            let (early, late) = Self.split(ready.messages, leading: raft.role == .leader && ready.snapshot == nil)
+            if !early.isEmpty { sender.send(early) }
             do {
-                try persistence.persist(entries: ready.entries, hardState: ready.hardState, snapshot: ready.snapshot)
+                try await persist(ready)
             } catch {
                 fail(.storageFailed("\(error)"))
                 return
             }
-            if !ready.messages.isEmpty { sender.send(ready.messages) }
+            guard failure == nil else { return }
+            if !late.isEmpty { sender.send(late) }
             if ready.softState != nil || ready.hardState != nil { publishLeadership() }
             if let snapshot = ready.snapshot {
                 do {
@@ -344,6 +354,39 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
             releaseReads()
             if ready.softState.map({ $0.role != .leader }) == true { failReadsOnLeadershipLoss() }
             maybeSnapshot()
+        }
+    }
+
+    /// The messages that may leave before the Ready's write, and those that
+    /// must wait for it. A leader's need not wait (§10.2.1 of the
+    /// dissertation): what it commits meanwhile counts its own entries, but
+    /// leaves this replica only in a later Ready, after the write; and a
+    /// leader's Ready never carries a new term or vote. A follower's
+    /// forwarded proposals and read requests promise nothing about its log.
+    private static func split(_ messages: [Message], leading: Bool) -> (early: [Message], late: [Message]) {
+        if leading { return (messages, []) }
+        guard messages.contains(where: { $0.type == .propose || $0.type == .readIndex }) else { return ([], messages) }
+        var early: [Message] = [], late: [Message] = []
+        for m in messages {
+            if m.type == .propose || m.type == .readIndex { early.append(m) } else { late.append(m) }
+        }
+        return (early, late)
+    }
+
+    /// Writes what `ready` asks for: on the storage thread when it must be
+    /// synced, so that the loop goes on meanwhile; here when it need not be
+    /// (a commit index alone), which costs less than the hand-off.
+    private func persist(_ ready: Ready) async throws {
+        guard ready.mustSync else {
+            try persistence.persist(entries: ready.entries, hardState: ready.hardState, snapshot: ready.snapshot)
+            return
+        }
+        persisting = true
+        defer { persisting = false }
+        let persistence = persistence
+        let (entries, hardState, snapshot) = (ready.entries, ready.hardState, ready.snapshot)
+        try await RaftDriverThreads.storage.runIfActive {
+            try persistence.persist(entries: entries, hardState: hardState, snapshot: snapshot)
         }
     }
 
@@ -541,6 +584,14 @@ struct WriteTag: Equatable {
 /// and kept for its lifetime.
 public enum RaftDriverThreads {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, max(1, System.coreCount)))
+
+    /// Where synced writes block: one thread, as each driver has at most one
+    /// write under way and a process normally runs one driver.
+    static let storage: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        return pool
+    }()
 
     /// A loop for a driver (and its peer connections).
     public static func next() -> any EventLoop { group.next() }
