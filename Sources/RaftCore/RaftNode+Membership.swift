@@ -49,7 +49,7 @@ extension RaftNode {
         leadTransferee = chosen
         electionElapsed = 0
         if progress[chosen]!.match == log.lastIndex {
-            send(Message(type: .timeoutNow, to: chosen))
+            sendTimeoutNow(to: chosen)
         } else {
             _ = sendAppend(to: chosen, sendIfEmpty: true)
         }

@@ -41,14 +41,36 @@ extension RaftNode {
             pendingReads.append((from, context))
             return
         }
-        switch config.readOnlyOption {
-        case .safe:
-            guard !readOnly.contains(context) else { return }
-            readOnly.requests.append(.init(index: log.committed, from: from, context: context, acks: [id]))
-            broadcastHeartbeat()
-        case .leaseBased:
+        if config.readOnlyOption == .leaseBased && holdsLease {
             answerRead(from: from, index: log.committed, context: context)
+            return
         }
+        guard !readOnly.contains(context) else { return }
+        readOnly.requests.append(.init(index: log.committed, from: from, context: context, acks: [id]))
+        broadcastHeartbeat()
+    }
+
+    /// Whether no other leader can have been elected: a quorum acknowledged
+    /// heartbeats sent less than an election timeout ago (less one tick, for
+    /// clocks that tick a little apart), so each still refuses to vote, and
+    /// no transfer told a member to campaign regardless. A check-quorum
+    /// window is not enough: a leader can keep its role for almost two
+    /// election timeouts after it last heard from its quorum.
+    var holdsLease: Bool {
+        guard !leaseRevoked else { return false }
+        let horizon = UInt64(max(0, config.electionTick - 1))
+        let fresh = confState.voters.filter { voter in
+            if voter == id { return true }
+            guard let sent = heartbeatAcked[voter] else { return false }
+            return ticksElapsed - sent < horizon
+        }
+        return fresh.count >= confState.quorum
+    }
+
+    /// Tells `member` to campaign now (a leadership transfer), which ends this leader's lease.
+    mutating func sendTimeoutNow(to member: NodeID) {
+        leaseRevoked = true
+        send(Message(type: .timeoutNow, to: member))
     }
 
     mutating func releasePendingReads() {

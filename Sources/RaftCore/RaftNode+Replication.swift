@@ -146,12 +146,13 @@ extension RaftNode {
         }
         while sendAppend(to: m.from, sendIfEmpty: false) {}
         if m.from == leadTransferee && progress[m.from]!.match == log.lastIndex {
-            send(Message(type: .timeoutNow, to: m.from))
+            sendTimeoutNow(to: m.from)
         }
     }
 
     mutating func handleHeartbeatResponse(_ m: Message) {
         progress[m.from]!.recentActive = true
+        if m.index <= ticksElapsed { heartbeatAcked[m.from] = max(heartbeatAcked[m.from] ?? 0, m.index) }
         progress[m.from]!.probeSent = false
         if progress[m.from]!.state == .replicate && progress[m.from]!.inflights.isFull {
             // Appends may have been lost: let one more through, so that a
@@ -163,7 +164,7 @@ extension RaftNode {
         } else if progress[m.from]!.match < log.lastIndex {
             _ = sendAppend(to: m.from, sendIfEmpty: true)
         }
-        if config.readOnlyOption == .safe && !m.context.isEmpty {
+        if !m.context.isEmpty {
             acknowledgeRead(from: m.from, context: m.context)
         }
     }
@@ -228,7 +229,7 @@ extension RaftNode {
         let context = readOnly.lastPendingContext ?? []
         for member in confState.members where member != id {
             guard let pr = progress[member] else { continue }
-            send(Message(type: .heartbeat, to: member, commit: min(pr.match, log.committed), context: context))
+            send(Message(type: .heartbeat, to: member, index: ticksElapsed, commit: min(pr.match, log.committed), context: context))
         }
     }
 
@@ -258,7 +259,7 @@ extension RaftNode {
 
     mutating func handleHeartbeat(_ m: Message) {
         log.commit(to: min(m.commit, log.lastIndex))
-        send(Message(type: .heartbeatResponse, to: m.from, context: m.context))
+        send(Message(type: .heartbeatResponse, to: m.from, index: m.index, context: m.context))
     }
 
     // MARK: Configuration tracking

@@ -39,6 +39,15 @@ public struct RaftNode {
 
     /// The member leadership is being handed to, or 0.
     public internal(set) var leadTransferee: NodeID = 0
+    /// Set once this leader told a member to campaign at once (`timeoutNow`):
+    /// voters grant that campaign despite the lease, so for the rest of the
+    /// term a read must be confirmed by a quorum even with lease-based reads.
+    var leaseRevoked = false
+    /// Ticks since this replica started: the clock of heartbeats and leases.
+    var ticksElapsed: UInt64 = 0
+    /// By member: when (in `ticksElapsed`) this leader sent the latest
+    /// heartbeat it acknowledged. It reset its election timer no earlier.
+    var heartbeatAcked: [NodeID: UInt64] = [:]
     /// Bytes of entries this leader appended that are not yet handed out committed.
     var uncommittedBytes: UInt64 = 0
     /// Configurations by the index of the entry that set them; the first comes
@@ -126,6 +135,7 @@ public struct RaftNode {
 
     /// Advances logical time by one tick.
     public mutating func tick() {
+        ticksElapsed += 1
         if role == .leader {
             tickHeartbeat()
         } else {
@@ -239,6 +249,8 @@ public struct RaftNode {
         reset(term: term)
         leader = id
         role = .leader
+        leaseRevoked = false
+        heartbeatAcked = [:]
         progress[id]?.becomeReplicate()
         // The empty entry of a new term: committing it commits everything before (§5.4.2).
         appendAsLeader([Entry(term: term, index: 0, kind: .normal, data: [])])
