@@ -15,6 +15,10 @@ struct Simulation {
         var appliedIndex: UInt64 = 0
         var digest: UInt64 = 0
         var restarts: UInt64 = 0
+        /// A Ready whose writes are under way (with `slowWrites`); a crash loses them.
+        var writing: Ready?
+        /// Its messages that wait for the writes.
+        var held: [Message] = []
         var isUp: Bool { raft != nil }
     }
 
@@ -148,6 +152,8 @@ struct Simulation {
 
     mutating func crash(_ id: NodeID) {
         replicas[id]!.raft = nil
+        replicas[id]!.writing = nil
+        replicas[id]!.held = []
         stats.crashes += 1
     }
 
@@ -308,6 +314,19 @@ struct Simulation {
     // MARK: Ready
 
     mutating func processReadies() {
+        guard !faults.slowWrites else {
+            // Each write completes with some chance per step; meanwhile the
+            // replica steps messages, ticks and proposals.
+            for id in upIDs {
+                if replicas[id]!.writing != nil {
+                    guard chance(0.5) else { continue }
+                    finishReady(id)
+                    if !violations.isEmpty { return }
+                }
+                if replicas[id]!.raft!.hasReady { beginReady(id) }
+            }
+            return
+        }
         for id in upIDs {
             var rounds = 0
             while replicas[id]!.raft!.hasReady && rounds < 8 {
@@ -322,12 +341,49 @@ struct Simulation {
         var raft = replicas[id]!.raft!
         replicas[id]!.raft = nil  // keep `raft` uniquely referenced while we work
         let rd = raft.ready()
-        let storage = replicas[id]!.storage
-
         if let soft = rd.softState, soft.role == .leader {
             stats.elections += 1
             checkLeaderCompleteness(id, raft)
         }
+        complete(rd, messages: rd.messages, on: id, raft: &raft)
+        replicas[id]!.raft = raft
+    }
+
+    /// Takes a Ready and starts its writes; sends what need not wait for
+    /// them, as the Raft driver does: a leader's messages, and a follower's
+    /// read requests.
+    mutating func beginReady(_ id: NodeID) {
+        var raft = replicas[id]!.raft!
+        replicas[id]!.raft = nil
+        let rd = raft.ready()
+        if let soft = rd.softState, soft.role == .leader {
+            stats.elections += 1
+            checkLeaderCompleteness(id, raft)
+        }
+        let leading = raft.role == .leader && rd.snapshot == nil
+        var held: [Message] = []
+        for m in rd.messages {
+            if leading || m.type == .readIndex || m.type == .propose { send(m) } else { held.append(m) }
+        }
+        replicas[id]!.raft = raft
+        replicas[id]!.writing = rd
+        replicas[id]!.held = held
+    }
+
+    mutating func finishReady(_ id: NodeID) {
+        var raft = replicas[id]!.raft!
+        replicas[id]!.raft = nil
+        let rd = replicas[id]!.writing!
+        let held = replicas[id]!.held
+        replicas[id]!.writing = nil
+        replicas[id]!.held = []
+        complete(rd, messages: held, on: id, raft: &raft)
+        replicas[id]!.raft = raft
+    }
+
+    /// Persists `rd`, sends `messages`, applies and advances.
+    mutating func complete(_ rd: Ready, messages: [Message], on id: NodeID, raft: inout RaftNode) {
+        let storage = replicas[id]!.storage
         // 1. Persist.
         if let snapshot = rd.snapshot { storage.applySnapshot(snapshot) }
         if !rd.entries.isEmpty {
@@ -342,7 +398,7 @@ struct Simulation {
             persistedCommit[id] = hard.commit
         }
         // 2. Send.
-        for m in rd.messages {
+        for m in messages {
             if m.type == .snapshot && m.snapshot?.offset == 0 { stats.snapshotsSent += 1 }
             send(m)
         }
@@ -358,7 +414,6 @@ struct Simulation {
         for entry in rd.committedEntries { apply(entry, on: id) }
         for read in rd.readStates { checkRead(read, on: id) }
         raft.advance(rd)
-        replicas[id]!.raft = raft
     }
 
     mutating func apply(_ entry: Entry, on id: NodeID) {

@@ -15,6 +15,9 @@ struct SimulationFaults: CustomStringConvertible {
     /// A small limit makes proposals meet backpressure.
     var maxUncommittedBytes: UInt64
     var readOnly: ReadOnlyOption
+    /// A Ready's writes take steps, during which the replica keeps taking
+    /// input (as the Raft driver does); otherwise each Ready completes at once.
+    var slowWrites: Bool
 
     init(rng: inout SeededGenerator) {
         func pick<T>(_ options: [T]) -> T { options[Int(rng.next() % UInt64(options.count))] }
@@ -28,11 +31,12 @@ struct SimulationFaults: CustomStringConvertible {
         snapshotRate = pick([0.002, 0.01, 0.03])
         maxUncommittedBytes = pick([0, 64, 1 << 20])
         readOnly = pick([.safe, .safe, .leaseBased])
+        slowWrites = pick([false, true])
     }
 
     var description: String {
         "drop=\(dropRate) dup=\(duplicateRate) delay≤\(maxDelay) crash=\(crashRate) partition=\(partitionRate) "
             + "membership=\(membershipRate) transfer=\(transferRate) snapshot=\(snapshotRate) "
-            + "uncommitted≤\(maxUncommittedBytes) reads=\(readOnly)"
+            + "uncommitted≤\(maxUncommittedBytes) reads=\(readOnly) slowWrites=\(slowWrites)"
     }
 }
