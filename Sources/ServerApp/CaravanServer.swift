@@ -83,9 +83,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Where to keep the Raft log and snapshots (RocksDB); without it, state is in memory only.")
     var dataDir: String?
     @Option(help: "Snapshot the state and compact the log after this many applied entries…")
-    var snapshotEvery: UInt64 = 10_000
+    var snapshotEvery = ServerConfiguration.defaultSnapshotEvery
     @Option(help: "…or this many MiB of them; never before the log has grown as large as the last snapshot.")
-    var snapshotMib = 64
+    var snapshotMib = ServerConfiguration.defaultSnapshotBytes >> 20
     @Option(help: "The shortest heartbeat TTL client nodes get, in milliseconds; a node silent longer is marked down.")
     var heartbeatTtlMs = 10_000
 
