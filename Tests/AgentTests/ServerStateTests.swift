@@ -236,6 +236,8 @@ extension ServerState {
         #expect(state.evaluations["ob"]?.status == .blocked, "another job's blocked evaluation stays")
         #expect(state.openEvaluationsByJob == [hello: ["b2"], JobKey(id: "other"): ["ob"]],
                 "the index of open evaluations follows every change of status")
+        #expect(state.blockedEvaluations.keys.sorted() == ["b2", "ob"])
+        #expect(state.blockedEvaluations["b2"] == state.evaluations["b2"])
     }
 
     @Test func snapshotRestoresAnEqualState() throws {
@@ -260,6 +262,8 @@ extension ServerState {
         #expect(after.evaluations == before.evaluations)
         #expect(after.evaluationModifyIndex == before.evaluationModifyIndex)
         #expect(after.openEvaluationsByJob == before.openEvaluationsByJob)
+        #expect(after.blockedEvaluations == before.blockedEvaluations)
+        #expect(!after.blockedEvaluations.isEmpty)
         #expect(after.cluster.allocations == before.cluster.allocations)
         #expect(after.cluster.nodes == before.cluster.nodes)
         #expect(after.cluster.usage(of: "n1") == before.cluster.usage(of: "n1"))

@@ -241,14 +241,8 @@ actor LeaderScheduler {
         do {
             // Gone before the proposal is awaited (see `planOnSnapshot(_:now:)`).
             let state = stateMachine.snapshotOfState
-            var blocked: [Evaluation] = []
-            for ids in state.openEvaluationsByJob.values {
-                for id in ids {
-                    if let evaluation = state.evaluations[id], evaluation.status == .blocked { blocked.append(evaluation) }
-                }
-            }
             worthPlanning = BlockedEvaluations.worthPlanning(
-                blocked, jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
+                Array(state.blockedEvaluations.values), jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
         }
         guard !worthPlanning.isEmpty else { return }
         let now = Timestamp.now

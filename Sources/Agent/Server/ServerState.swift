@@ -37,7 +37,10 @@ public struct ServerState: Sendable {
     public private(set) var evaluations: ShardedDictionary<EvaluationID, Evaluation> = [:]
     /// Per job, its evaluations still pending or blocked: what a job's status
     /// and a new blocked evaluation look at, without scanning every evaluation.
-    private(set) var openEvaluationsByJob: [JobKey: Set<EvaluationID>] = [:]
+    private(set) var openEvaluationsByJob: ShardedDictionary<JobKey, Set<EvaluationID>> = [:]
+    /// The blocked evaluations: what the leader's unblock pass reads, every
+    /// 50 ms while capacity changes, without looking each one up.
+    private(set) var blockedEvaluations: ShardedDictionary<EvaluationID, Evaluation> = [:]
     /// The Raft index at which each evaluation last changed.
     public private(set) var evaluationModifyIndex: ShardedDictionary<EvaluationID, UInt64> = [:]
     public private(set) var cluster = ClusterState()
@@ -288,14 +291,20 @@ public struct ServerState: Sendable {
         if evaluation.status == .pending { changes.pendingEvaluations.append(evaluation) }
     }
 
-    /// Stores an evaluation, keeping ``openEvaluationsByJob`` current.
+    /// Stores an evaluation, keeping ``openEvaluationsByJob`` and
+    /// ``blockedEvaluations`` current.
     private mutating func record(_ evaluation: Evaluation) {
         let key = evaluation.jobKey
+        var open = openEvaluationsByJob[key] ?? []
         if evaluation.status == .pending || evaluation.status == .blocked {
-            openEvaluationsByJob[key, default: []].insert(evaluation.id)
+            if open.insert(evaluation.id).inserted { openEvaluationsByJob[key] = open }
+        } else if open.remove(evaluation.id) != nil {
+            openEvaluationsByJob[key] = open.isEmpty ? nil : open
+        }
+        if evaluation.status == .blocked {
+            blockedEvaluations[evaluation.id] = evaluation
         } else {
-            openEvaluationsByJob[key]?.remove(evaluation.id)
-            if openEvaluationsByJob[key]?.isEmpty == true { openEvaluationsByJob[key] = nil }
+            blockedEvaluations[evaluation.id] = nil
         }
         evaluations[evaluation.id] = evaluation
     }
