@@ -157,8 +157,12 @@ final class LocalNetwork: Sendable {
         let first = await Self.awaitLeader(drivers)
         _ = try await drivers[first]!.propose([1])
         let follower = try await Self.follower(of: first, in: drivers)
+        // The write is forwarded (and lost on the way) before the leader is cut off.
+        network.lost.withLock { $0 = [.propose] }
+        let write = Task { try await drivers[follower]!.submit([1]) }
+        while await !drivers[follower]!.hasWaiters { try await Task.sleep(for: .milliseconds(1)) }
         network.cut.withLock { $0 = [first] }
-        await #expect(throws: RaftDriverError.dropped) { try await drivers[follower]!.submit([1]) }
+        await #expect(throws: RaftDriverError.dropped) { try await write.value }
         #expect(await Self.awaitLeader(drivers, excluding: [first]) != first)
     }
 
