@@ -28,6 +28,7 @@ extension RaftNode {
         }
         rd.mustSync = rd.mustSync || !rd.entries.isEmpty || rd.snapshot != nil
         rd.messages = messages
+        rd.fromLeader = role == .leader
         messages = []
         rd.readStates = readStates
         readStates = []

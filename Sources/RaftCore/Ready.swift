@@ -67,6 +67,21 @@ public struct Ready: Sendable {
     public var messages: [Message] = []
     /// Whether the writes must reach stable storage before messages are sent.
     public var mustSync = false
+    /// Whether this replica led when it handed the Ready out.
+    public var fromLeader = false
+
+    /// The messages that may leave before the writes are done, and those that
+    /// must wait for them. A leader's need not wait (§10.2.1 of the
+    /// dissertation): what it commits meanwhile counts its own entries, but
+    /// leaves only in a later Ready, after the writes; and a leader's Ready
+    /// never carries a new term or vote. A follower's forwarded proposals and
+    /// read requests promise nothing about its log.
+    public var messagesByWrite: (before: [Message], after: [Message]) {
+        if fromLeader && snapshot == nil { return (messages, []) }
+        func independent(_ m: Message) -> Bool { m.type == .propose || m.type == .readIndex }
+        guard messages.contains(where: independent) else { return ([], messages) }
+        return (messages.filter(independent), messages.filter { !independent($0) })
+    }
 
     /// Whether the `Ready` asks for nothing.
     public var isEmpty: Bool {

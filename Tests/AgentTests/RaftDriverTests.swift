@@ -104,18 +104,24 @@ final class LocalNetwork: Sendable {
         defer { ticks.forEach { $0.cancel() } }
         let leader = await Self.awaitLeader(drivers)
         _ = try await drivers[leader]!.propose([1])  // every replica now knows the leader
-        let follower = drivers.keys.first { $0 != leader }!
-        while await drivers[follower]!.status.leader != leader { try await Task.sleep(for: .milliseconds(5)) }
+        let follower = try await Self.follower(of: leader, in: drivers)
         await #expect(throws: RaftDriverError.notLeader(leader: leader)) {
             try await drivers[follower]!.propose([1])
         }
     }
 
-    /// A follower that knows `leader`.
+    /// The followers, once each knows `leader`.
+    static func followers(of leader: NodeID, in drivers: [NodeID: RaftDriver<Counter>]) async throws -> [NodeID] {
+        let followers = drivers.keys.sorted().filter { $0 != leader }
+        for id in followers {
+            while await drivers[id]!.status.leader != leader { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        return followers
+    }
+
+    /// A follower, once it knows `leader`.
     static func follower(of leader: NodeID, in drivers: [NodeID: RaftDriver<Counter>]) async throws -> NodeID {
-        let follower = drivers.keys.sorted().first { $0 != leader }!
-        while await drivers[follower]!.status.leader != leader { try await Task.sleep(for: .milliseconds(5)) }
-        return follower
+        try await followers(of: leader, in: drivers)[0]
     }
 
     @Test func aFollowerForwardsAWriteToTheLeaderAndAnswersWithItsOutput() async throws {
@@ -136,11 +142,7 @@ final class LocalNetwork: Sendable {
         defer { ticks.forEach { $0.cancel() } }
         let leader = await Self.awaitLeader(drivers)
         _ = try await drivers[leader]!.propose([1])
-        var followers: [RaftDriver<Counter>] = []
-        for id in drivers.keys where id != leader {
-            while await drivers[id]!.status.leader != leader { try await Task.sleep(for: .milliseconds(5)) }
-            followers.append(drivers[id]!)
-        }
+        let followers = try await Self.followers(of: leader, in: drivers).map { drivers[$0]! }
         let outputs = try await withThrowingTaskGroup(of: UInt64?.self) { group in
             for i in 0..<200 { group.addTask { [followers] in try await followers[i % 2].submit([1]) } }
             var all: [UInt64] = []

@@ -245,10 +245,9 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         } catch {
             throw Self.translate(error)
         }
-        let write = (term: raft.term, deadline: ticks + forwardTimeoutTicks)
         scheduleReady()
         return try await withCheckedThrowingContinuation { continuation in
-            forwarded[sequence] = ForwardedWrite(term: write.term, deadline: write.deadline, continuation: continuation)
+            forwarded[sequence] = ForwardedWrite(term: raft.term, deadline: ticks + forwardTimeoutTicks, continuation: continuation)
         }
     }
 
@@ -316,7 +315,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         readyScheduled = false
         while failure == nil && raft.hasReady {
             let ready = raft.ready()
-            let (early, late) = Self.split(ready.messages, leading: raft.role == .leader && ready.snapshot == nil)
+            let (early, late) = ready.messagesByWrite
             if !early.isEmpty { sender.send(early) }
             do {
                 try await persist(ready)
@@ -355,22 +354,6 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
             if ready.softState.map({ $0.role != .leader }) == true { failReadsOnLeadershipLoss() }
             maybeSnapshot()
         }
-    }
-
-    /// The messages that may leave before the Ready's write, and those that
-    /// must wait for it. A leader's need not wait (§10.2.1 of the
-    /// dissertation): what it commits meanwhile counts its own entries, but
-    /// leaves this replica only in a later Ready, after the write; and a
-    /// leader's Ready never carries a new term or vote. A follower's
-    /// forwarded proposals and read requests promise nothing about its log.
-    private static func split(_ messages: [Message], leading: Bool) -> (early: [Message], late: [Message]) {
-        if leading { return (messages, []) }
-        guard messages.contains(where: { $0.type == .propose || $0.type == .readIndex }) else { return ([], messages) }
-        var early: [Message] = [], late: [Message] = []
-        for m in messages {
-            if m.type == .propose || m.type == .readIndex { early.append(m) } else { late.append(m) }
-        }
-        return (early, late)
     }
 
     /// Writes what `ready` asks for: on the storage thread when it must be
@@ -424,9 +407,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         case .normal where !entry.data.isEmpty:
             output = stateMachine.apply(entry)
         case .tagged:
-            guard let tag = WriteTag(entry.data) else { break }
+            guard let (tag, command) = WriteTag.split(entry.data) else { break }
             if tag.origin == raft.id { forwardedHere = forwarded.removeValue(forKey: tag.sequence) }
-            let command = Array(entry.data[WriteTag.size...])
             output = stateMachine.apply(Entry(term: entry.term, index: entry.index, kind: .normal, data: command))
         case .confChange:
             if let change = try? ConfChange(decoding: entry.data) { stateMachine.applyMembershipChange(change, at: entry.index) }
@@ -569,6 +551,11 @@ struct WriteTag: Equatable {
             sequence |= UInt64(bytes[8 + i]) << (8 * i)
         }
         self.init(origin: origin, sequence: sequence)
+    }
+
+    /// The tag `data` begins with, and the command after it.
+    static func split(_ data: [UInt8]) -> (tag: WriteTag, command: [UInt8])? {
+        WriteTag(data).map { ($0, Array(data[size...])) }
     }
 
     var bytes: [UInt8] {

@@ -18,8 +18,8 @@ extension ServerCommand {
             if entry.data.isEmpty { return "no-op (a new leader's first entry)" }
             return summary(ofCommand: entry.data)
         case .tagged:
-            guard let tag = WriteTag(entry.data) else { return "undecodable: \(entry.data.count) bytes are too few for a forwarded write's tag" }
-            return summary(ofCommand: Array(entry.data[WriteTag.size...])) + " (forwarded by server \(tag.origin))"
+            guard let (tag, command) = WriteTag.split(entry.data) else { return "undecodable: \(entry.data.count) bytes are too few for a forwarded write's tag" }
+            return summary(ofCommand: command) + " (forwarded by server \(tag.origin))"
         }
     }
 

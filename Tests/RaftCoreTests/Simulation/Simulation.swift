@@ -350,8 +350,7 @@ struct Simulation {
     }
 
     /// Takes a Ready and starts its writes; sends what need not wait for
-    /// them, as the Raft driver does: a leader's messages, and a follower's
-    /// read requests.
+    /// them (`Ready.messagesByWrite`), as the Raft driver does.
     mutating func beginReady(_ id: NodeID) {
         var raft = replicas[id]!.raft!
         replicas[id]!.raft = nil
@@ -360,11 +359,8 @@ struct Simulation {
             stats.elections += 1
             checkLeaderCompleteness(id, raft)
         }
-        let leading = raft.role == .leader && rd.snapshot == nil
-        var held: [Message] = []
-        for m in rd.messages {
-            if leading || m.type == .readIndex || m.type == .propose { send(m) } else { held.append(m) }
-        }
+        let (early, held) = rd.messagesByWrite
+        for m in early { send(m) }
         replicas[id]!.raft = raft
         replicas[id]!.writing = rd
         replicas[id]!.held = held
