@@ -77,6 +77,10 @@ import Transport
         try await withCluster(size: 1, durable: false, extra: ["--snapshot-every", "20"]) { cluster in
             let server = try await cluster.leader()
             try await cluster.register("log-me", through: server)
+            // The log is still once the scheduler's plan for the job (nowhere to place it) is in.
+            try await eventually("the job's evaluation completed") {
+                try await readLog(server, from: 0, limit: 1).entries.last?.summary.hasSuffix("eval complete") == true
+            }
 
             let recent = try await readLog(server, from: 0, limit: 0)
             let serverID = try #require(await server.status()).nodeID

@@ -172,13 +172,16 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         /// The first index still stored: older entries were compacted into the snapshot.
         public var firstIndex: UInt64
         public var lastIndex: UInt64
+        /// The commit index, at most `lastIndex`: an entry may count as
+        /// committed while this replica's own write of it is still under way.
         public var commitIndex: UInt64
     }
 
     /// Up to `limit` entries of this replica's stored log starting at `from`
     /// (the first retained index when `from` lies before it); `from == 0`
     /// means the last `limit` entries. Read here, on the driver's thread, so
-    /// no compaction runs between reading the bounds and the entries.
+    /// no compaction runs between reading the bounds and the entries; a
+    /// write under way may add entries after `lastIndex` meanwhile.
     public func storedLog(from: UInt64, limit: Int) throws -> LogWindow {
         do throws(RaftStorageError) {
             let first = try persistence.firstIndex()
@@ -187,7 +190,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
             let start = from == 0 ? max(first, last >= count ? last - count + 1 : 0) : max(from, first)
             let end = min(last, start &+ count &- 1)
             let entries = count == 0 || start > end ? [] : try persistence.entries(from: start, to: end + 1, maxBytes: .max)
-            return LogWindow(entries: entries, firstIndex: first, lastIndex: last, commitIndex: raft.commitIndex)
+            return LogWindow(entries: entries, firstIndex: first, lastIndex: last, commitIndex: min(raft.commitIndex, last))
         } catch {
             throw RaftDriverError.storageFailed("the log could not be read: \(error)")
         }
