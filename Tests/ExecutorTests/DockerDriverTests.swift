@@ -58,6 +58,23 @@ struct DockerDriverTests {
         #expect(try await client.send(.GET, "/containers/\(containerID)/json").status == 404)
     }
 
+    @Test("the CPU asked for is the container's share (CpuShares), and its cap (NanoCpus) only with cpu_hard_limit")
+    func cpuShareOrCap() async throws {
+        let client = DockerClient(socketPath: DockerTestEngine.socket!, http: .shared)
+        for hardLimit in [false, true] {
+            var spec = task("exit 0")
+            spec.resources = TaskResources(cpuCores: 0.5)
+            spec.config = DockerConfig(image: DockerTestEngine.image, entrypoint: ["/bin/sh", "-c"], command: "exit 0", cpuHardLimit: hardLimit).json
+            let handle = try await driver.start(spec, in: try makeTaskDirectory())
+            _ = try await driver.wait(handle)
+            let containerID = try #require(handle.state["container_id"]?.stringValue)
+            let hostConfig = try await client.expect(.GET, "/containers/\(containerID)/json").body?["HostConfig"]
+            #expect(hostConfig?["CpuShares"]?.intValue == (hardLimit ? 0 : 512), "\(String(describing: hostConfig))")
+            #expect(hostConfig?["NanoCpus"]?.intValue == (hardLimit ? 500_000_000 : 0), "\(String(describing: hostConfig))")
+            try await driver.destroy(handle)
+        }
+    }
+
     @Test("an unknown image is a clear error")
     func unknownImage() async throws {
         let directory = try makeTaskDirectory()

@@ -166,6 +166,52 @@ struct ExecDriverTests {
         try await driver.destroy(roomy)
     }
 
+    @Test(
+        "the CPU a task asks for is a share of contended CPU, and a cap only with cpu_hard_limit",
+        .enabled("cgroups do not enforce CPU on this host (driver.exec.cpu_limit is not \"enforced\")") {
+            await ExecDriver().fingerprint().attributes["driver.exec.cpu_limit"] == "enforced"
+        }
+    )
+    func cpuShareOrCap() async throws {
+        // 1% of a core: capped, 1 ms of CPU per 100 ms period.
+        let asked = TaskResources(cpuCores: 0.01)
+        func cpuUsed(hardLimit: Bool) async throws -> Duration {
+            var spec = shellTask("", resources: asked)
+            spec.config = ExecConfig(command: "/bin/sh", args: ["-c", "echo ready; while :; do :; done"], cpuHardLimit: hardLimit).json
+            let handle = try await driver.start(spec, in: try makeTaskDirectory())
+            #expect(await eventually { handle.stdout.readText() == "ready\n" })
+            let before = try await driver.stats(handle).cpuTime
+            // A rate over a stretch of time: there is no condition to await.
+            try await Task.sleep(for: .milliseconds(500))
+            let after = try await driver.stats(handle).cpuTime
+            try await driver.stop(handle)
+            try await driver.destroy(handle)
+            return after - before
+        }
+        let capped = try await cpuUsed(hardLimit: true)
+        let shared = try await cpuUsed(hardLimit: false)
+        // The cap allows about 5 ms in 500 ms (one more period of slack for the edges).
+        #expect(capped < .milliseconds(12), "capped at 1% of a core, it used \(capped) in 500 ms")
+        // A share only weighs against other busy tasks: alone, the loop runs on.
+        #expect(shared > .milliseconds(50), "with a 1% share, it used \(shared) in 500 ms")
+    }
+
+    @Test("exec and docker read cpu_hard_limit, and refuse a value that is not a Boolean")
+    func cpuHardLimitConfig() throws {
+        #expect(try ExecConfig(.object(["command": "/bin/true"])).cpuHardLimit == false)
+        #expect(try ExecConfig(ExecConfig(command: "/bin/true", cpuHardLimit: true).json).cpuHardLimit)
+        #expect(try DockerConfig(DockerConfig(image: "busybox:1", cpuHardLimit: true).json).cpuHardLimit)
+        #expect(throws: TaskDriverError.invalidConfig(driver: "exec", reason: "\"cpu_hard_limit\" must be true or false")) {
+            try ExecConfig(.object(["command": "/bin/true", "cpu_hard_limit": "yes"]))
+        }
+        #expect(throws: TaskDriverError.invalidConfig(driver: "docker", reason: "\"cpu_hard_limit\" must be true or false")) {
+            try DockerConfig(.object(["image": "busybox:1", "cpu_hard_limit": 1]))
+        }
+        // runc's conversion: the ends of the v1 range map to the ends of v2's.
+        #expect(CgroupSupport.weight(shares: 2) == 1 && CgroupSupport.weight(shares: 262_144) == 10_000)
+        #expect(CgroupSupport.shares(cores: 0.001) == 2 && CgroupSupport.shares(cores: 1.5) == 1536)
+    }
+
     @Test("the cgroup probe refuses a hierarchy that only looks like one")
     func probeRefusesPlainDirectories() throws {
         let fake = try makeTaskDirectory().root + "/cgroup"

@@ -122,8 +122,8 @@ struct TaskEnvironment: Sendable {
 
     /// The limits a driver enforces for `resources`: memory is `memory_max_mb`
     /// when oversubscription is allowed, else `memory_mb`; CPU is `cores` when
-    /// set, else `cpu` MHz at `cpuMHzPerCore` per core (an approximation: Nomad
-    /// treats MHz as a share, the drivers only offer a hard limit).
+    /// set, else `cpu` MHz at `cpuMHzPerCore` per core; the drivers make it a
+    /// share of contended CPU, as Nomad does, or a cap with `cpu_hard_limit`.
     static func limits(for resources: Resources, cpuMHzPerCore: Double) -> TaskResources {
         let memoryMB = resources.memoryMaxMB ?? resources.memoryMB
         let cores: Double? =

@@ -61,7 +61,9 @@ public struct TaskSpec: Sendable, Hashable, Codable {
 public struct TaskResources: Sendable, Hashable, Codable {
     /// Memory limit in bytes.
     public var memoryBytes: Int?
-    /// CPU limit in cores (1.5 = one and a half cores of CPU time per second).
+    /// CPU asked for, in cores (1.5 = one and a half cores of CPU time per
+    /// second): the task's share of the CPU when tasks contend for it, or a
+    /// cap where its driver's configuration asks for a hard limit.
     public var cpuCores: Double?
 
     /// Resource limits.

@@ -2,11 +2,13 @@
 ///
 /// ```json
 /// { "image": "busybox:1", "entrypoint": ["/bin/sh", "-c"], "command": "echo hi",
-///   "args": [], "work_dir": "/local", "network_mode": "none", "labels": {"team": "a"} }
+///   "args": [], "work_dir": "/local", "network_mode": "none", "labels": {"team": "a"},
+///   "cpu_hard_limit": false }
 /// ```
 ///
 /// `command` and `args` form the container's command; `network_mode` is `none`
-/// unless set.
+/// unless set; `cpu_hard_limit` caps the container at the CPU the task asks
+/// for (`NanoCpus`) instead of giving it that share of contended CPU (`CpuShares`).
 public struct DockerConfig: Sendable, Hashable, Codable {
     /// The image, pulled when missing.
     public var image: String
@@ -22,9 +24,11 @@ public struct DockerConfig: Sendable, Hashable, Codable {
     public var networkMode: String
     /// Extra container labels.
     public var labels: [String: String]
+    /// Whether the CPU the task asks for is a cap rather than a share.
+    public var cpuHardLimit: Bool
 
     /// A docker configuration.
-    public init(image: String, entrypoint: [String]? = nil, command: String? = nil, args: [String] = [], workDir: String? = nil, networkMode: String = "none", labels: [String: String] = [:]) {
+    public init(image: String, entrypoint: [String]? = nil, command: String? = nil, args: [String] = [], workDir: String? = nil, networkMode: String = "none", labels: [String: String] = [:], cpuHardLimit: Bool = false) {
         self.image = image
         self.entrypoint = entrypoint
         self.command = command
@@ -32,6 +36,7 @@ public struct DockerConfig: Sendable, Hashable, Codable {
         self.workDir = workDir
         self.networkMode = networkMode
         self.labels = labels
+        self.cpuHardLimit = cpuHardLimit
     }
 
     /// The configuration as the JSON value a ``TaskSpec`` carries.
@@ -41,12 +46,13 @@ public struct DockerConfig: Sendable, Hashable, Codable {
         if let command { object["command"] = .string(command) }
         if let workDir { object["work_dir"] = .string(workDir) }
         if !labels.isEmpty { object["labels"] = .object(labels.mapValues { .string($0) }) }
+        if cpuHardLimit { object["cpu_hard_limit"] = .bool(true) }
         return .object(object)
     }
 
     /// Reads a task's configuration block.
     public init(_ config: JSONValue) throws(TaskDriverError) {
-        let known = ["image", "entrypoint", "command", "args", "work_dir", "network_mode", "labels"]
+        let known = ["image", "entrypoint", "command", "args", "work_dir", "network_mode", "labels", "cpu_hard_limit"]
         guard case .object(let members) = config else {
             throw .invalidConfig(driver: "docker", reason: "the configuration must be an object with an \"image\"")
         }
@@ -74,10 +80,16 @@ public struct DockerConfig: Sendable, Hashable, Codable {
                 labels[key] = string
             }
         }
+        var cpuHardLimit = false
+        if let value = members["cpu_hard_limit"] {
+            guard let flag = value.boolValue else { throw .invalidConfig(driver: "docker", reason: "\"cpu_hard_limit\" must be true or false") }
+            cpuHardLimit = flag
+        }
         _ = try Self.reference(image)
         self.init(
             image: image, entrypoint: try strings("entrypoint"), command: try string("command"), args: try strings("args") ?? [],
-            workDir: try string("work_dir"), networkMode: try string("network_mode") ?? "none", labels: labels
+            workDir: try string("work_dir"), networkMode: try string("network_mode") ?? "none", labels: labels,
+            cpuHardLimit: cpuHardLimit
         )
     }
 

@@ -10,8 +10,8 @@ import Synchronization
 /// The container gets the task's image, entrypoint, command and args, env and
 /// working directory; the task directory mounted at `/local`, `/secrets`
 /// (read-only), `/outputs` and `/inputs/<name>` (read-only); network mode
-/// `none` unless configured; the memory limit (no swap) and CPU limit
-/// (`NanoCpus`); and labels `caravan.alloc_id`, `caravan.task_id` and
+/// `none` unless configured; the memory limit (no swap) and the CPU asked for
+/// (a share, `CpuShares`, or with `cpu_hard_limit` a cap, `NanoCpus`); and labels `caravan.alloc_id`, `caravan.task_id` and
 /// `caravan.task_name`. A missing image is pulled. stdout and stderr are
 /// followed into rotating files in `logs/`. ``destroy(_:)`` removes the
 /// container. Containers outlive the agent, so ``recover(_:)`` reattaches by
@@ -81,7 +81,13 @@ public final class DockerDriver: TaskDriver {
             hostConfig["Memory"] = .number(Double(memory))
             hostConfig["MemorySwap"] = .number(Double(memory))
         }
-        if let cores = task.resources.cpuCores { hostConfig["NanoCpus"] = .number((cores * 1e9).rounded()) }
+        if let cores = task.resources.cpuCores {
+            if config.cpuHardLimit {
+                hostConfig["NanoCpus"] = .number((cores * 1e9).rounded())
+            } else {
+                hostConfig["CpuShares"] = .number(Double(CgroupSupport.shares(cores: cores)))
+            }
+        }
         var body: [String: JSONValue] = [
             "Image": .string(config.image),
             "Env": .array(env.sorted(by: { $0.key < $1.key }).map { .string("\($0.key)=\($0.value)") }),

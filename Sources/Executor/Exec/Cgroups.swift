@@ -99,10 +99,14 @@ struct CgroupSupport: Sendable, Hashable {
         return nil
     }
 
-    /// Creates the cgroups of one task and sets its limits. On v1, the `cpu`
-    /// hierarchy only when the task has a CPU limit and another hierarchy
-    /// tracks its processes: each cgroup is a mkdir, a move and an rmdir per task.
-    func create(taskID: String, resources: TaskResources) throws -> TaskCgroup {
+    /// Creates the cgroups of one task and sets its limits: memory as a limit;
+    /// CPU as a share of contended CPU time (v1 `cpu.shares`, v2 `cpu.weight`),
+    /// as Nomad does, or as a quota per 100 ms when `hardCPULimit` (a task
+    /// that spends its quota waits out the period, however idle the host).
+    /// On v1, the `cpu` hierarchy only when the task asks for CPU and another
+    /// hierarchy tracks its processes: each cgroup is a mkdir, a move and an
+    /// rmdir per task.
+    func create(taskID: String, resources: TaskResources, hardCPULimit: Bool = false) throws -> TaskCgroup {
         let name = String(taskID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
         var group = TaskCgroup(version: version, directories: [:])
         for (controller, parent) in parents {
@@ -121,7 +125,11 @@ struct CgroupSupport: Sendable, Hashable {
                 try? KernelFile.put("0", at: dir + "/memory.swap.max")
             }
             if let cores = resources.cpuCores, let dir = group.directories["unified"] {
-                try KernelFile.put("\(max(1000, Int(cores * 100_000))) 100000", at: dir + "/cpu.max")
+                if hardCPULimit {
+                    try KernelFile.put("\(Self.quota(cores: cores)) 100000", at: dir + "/cpu.max")
+                } else {
+                    try KernelFile.put("\(Self.weight(shares: Self.shares(cores: cores)))", at: dir + "/cpu.weight")
+                }
             }
         case .v1:
             if let memory = resources.memoryBytes, let dir = group.directories["memory"] {
@@ -129,13 +137,33 @@ struct CgroupSupport: Sendable, Hashable {
                 try? KernelFile.put("\(memory)", at: dir + "/memory.memsw.limit_in_bytes")
             }
             if let cores = resources.cpuCores, let dir = group.directories["cpu"] {
-                try KernelFile.put("100000", at: dir + "/cpu.cfs_period_us")
-                try KernelFile.put("\(max(1000, Int(cores * 100_000)))", at: dir + "/cpu.cfs_quota_us")
+                if hardCPULimit {
+                    try KernelFile.put("100000", at: dir + "/cpu.cfs_period_us")
+                    try KernelFile.put("\(Self.quota(cores: cores))", at: dir + "/cpu.cfs_quota_us")
+                } else {
+                    try KernelFile.put("\(Self.shares(cores: cores))", at: dir + "/cpu.shares")
+                }
             }
         case .none:
             break
         }
         return group
+    }
+
+    /// `cores` as v1 CPU shares: 1,024 per core, as Docker counts them, and at
+    /// least the kernel's minimum of 2.
+    static func shares(cores: Double) -> Int {
+        max(2, min(262_144, Int((cores * 1024).rounded())))
+    }
+
+    /// The v2 `cpu.weight` (1...10,000) of v1 `shares` (2...262,144), converted as runc and systemd do.
+    static func weight(shares: Int) -> Int {
+        1 + ((min(262_144, max(2, shares)) - 2) * 9_999) / 262_142
+    }
+
+    /// `cores` as microseconds of CPU time per 100 ms period, at least the 1 ms the kernel accepts.
+    static func quota(cores: Double) -> Int {
+        max(1000, Int(cores * 100_000))
     }
 }
 

@@ -3,12 +3,13 @@ import Foundation
 /// The `exec` driver's configuration block:
 ///
 /// ```json
-/// { "command": "/usr/bin/python3", "args": ["job.py"], "cwd": "local" }
+/// { "command": "/usr/bin/python3", "args": ["job.py"], "cwd": "local", "cpu_hard_limit": false }
 /// ```
 ///
 /// `command` is a path (absolute, or relative to the task directory) or a name
 /// looked up in the task's `PATH`; `cwd` is absolute or relative to the task
-/// directory (default: the task directory).
+/// directory (default: the task directory); `cpu_hard_limit` caps the task at
+/// the CPU it asks for instead of giving it that share of contended CPU.
 public struct ExecConfig: Sendable, Hashable, Codable {
     /// The program to run.
     public var command: String
@@ -16,18 +17,22 @@ public struct ExecConfig: Sendable, Hashable, Codable {
     public var args: [String]
     /// The working directory.
     public var cwd: String?
+    /// Whether the CPU the task asks for is a cap rather than a share.
+    public var cpuHardLimit: Bool
 
     /// An exec configuration.
-    public init(command: String, args: [String] = [], cwd: String? = nil) {
+    public init(command: String, args: [String] = [], cwd: String? = nil, cpuHardLimit: Bool = false) {
         self.command = command
         self.args = args
         self.cwd = cwd
+        self.cpuHardLimit = cpuHardLimit
     }
 
     /// The configuration as the JSON value a ``TaskSpec`` carries.
     public var json: JSONValue {
         var object: [String: JSONValue] = ["command": .string(command), "args": .array(args.map { .string($0) })]
         if let cwd { object["cwd"] = .string(cwd) }
+        if cpuHardLimit { object["cpu_hard_limit"] = .bool(true) }
         return .object(object)
     }
 
@@ -36,8 +41,8 @@ public struct ExecConfig: Sendable, Hashable, Codable {
         guard case .object(let members) = config else {
             throw .invalidConfig(driver: "exec", reason: "the configuration must be an object with a \"command\"")
         }
-        for key in members.keys where !["command", "args", "cwd"].contains(key) {
-            throw .invalidConfig(driver: "exec", reason: "unknown key \"\(key)\" (known: command, args, cwd)")
+        for key in members.keys where !["command", "args", "cwd", "cpu_hard_limit"].contains(key) {
+            throw .invalidConfig(driver: "exec", reason: "unknown key \"\(key)\" (known: command, args, cwd, cpu_hard_limit)")
         }
         guard let command = members["command"]?.stringValue, !command.isEmpty else {
             throw .invalidConfig(driver: "exec", reason: "\"command\" must be a non-empty string")
@@ -54,7 +59,12 @@ public struct ExecConfig: Sendable, Hashable, Codable {
             guard let string = value.stringValue else { throw .invalidConfig(driver: "exec", reason: "\"cwd\" must be a string") }
             cwd = string
         }
-        self.init(command: command, args: args, cwd: cwd)
+        var cpuHardLimit = false
+        if let value = members["cpu_hard_limit"] {
+            guard let flag = value.boolValue else { throw .invalidConfig(driver: "exec", reason: "\"cpu_hard_limit\" must be true or false") }
+            cpuHardLimit = flag
+        }
+        self.init(command: command, args: args, cwd: cwd, cpuHardLimit: cpuHardLimit)
     }
 }
 

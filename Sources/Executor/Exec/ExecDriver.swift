@@ -19,7 +19,9 @@ import Musl
 /// - Memory and CPU limits are enforced through cgroups (v2, or v1's memory and
 ///   cpu hierarchies) where the host lets the agent create them; the fingerprint
 ///   attributes `driver.exec.memory_limit` and `driver.exec.cpu_limit` say
-///   `enforced` or `not enforced`.
+///   `enforced` or `not enforced`. The CPU a task asks for is its share of the
+///   CPU when tasks contend for it, and a cap only with `cpu_hard_limit`
+///   (``ExecConfig``), as in Nomad.
 /// - Stopping signals the whole process group (and every process in the task's
 ///   cgroups) with the kill signal, then `SIGKILL` after the kill timeout.
 /// - A task's `user` needs the agent to run as root.
@@ -114,7 +116,7 @@ public final class ExecDriver: TaskDriver {
         var cgroup: TaskCgroup?
         if cgroups.version != .none {
             do {
-                cgroup = try cgroups.create(taskID: task.id, resources: task.resources)
+                cgroup = try cgroups.create(taskID: task.id, resources: task.resources, hardCPULimit: config.cpuHardLimit)
             } catch {
                 for pump in pumps { pump.finish() }
                 throw .engineFailed(taskID: task.id, operation: "creating cgroups", reason: "\(error)")
