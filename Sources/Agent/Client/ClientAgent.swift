@@ -331,9 +331,13 @@ public actor ClientAgent {
             case .status(let id, let status, let observed):
                 guard var record = known[id], record.status != status.clientStatus || !status.clientStatus.isTerminal else { continue }
                 let wasTerminal = record.status.isTerminal
+                let stillPending = record.status == .pending && status.clientStatus == .pending
                 record.status = status.clientStatus
                 known[id] = record
                 dirty[id] = record.runState
+                // The servers made the allocation pending: telling them so again
+                // would only hold its next status back by one round trip.
+                if stillPending { continue }
                 updates.append(ClientAllocationUpdate(
                     allocationID: id, clientStatus: status.clientStatus, clientDescription: status.description,
                     taskStates: status.tasks, observedAt: observed))
