@@ -87,4 +87,22 @@ import Model
         let woken = BlockedEvaluations.worthPlanning(blocked, jobs: { jobs[$0] }, cluster: state)
         #expect(woken.map(\.jobID) == ["small-1", "stopped"], "the oldest that fits, and the stopped job's, by age")
     }
+
+    @Test func evaluationsQueuedAheadTakeTheirShareFirst() throws {
+        let state = try Self.cluster(freeSlots: 3)
+        let waiting = (0..<3).map { Fixture.job("waiting-\($0)", type: .batch, priority: 50) }
+        let fresh = (0..<2).map { Fixture.job("fresh-\($0)", type: .batch, priority: 50) }
+        let stopped = Fixture.job("stopped", type: .batch)
+        var jobs = Dictionary(uniqueKeysWithValues: (waiting + fresh).map { ($0.key, Job(spec: $0)) })
+        jobs[stopped.key] = Job(spec: stopped, stopped: true)
+        let blocked = waiting.enumerated().map { Self.blocked($1, at: Int64($0)) }
+        // Two registrations queued for a plan and a stopped job's evaluation (it places nothing).
+        let queued = (fresh + [stopped]).map { spec in
+            Evaluation(id: EvaluationID("queued-\(spec.id)"), namespace: spec.namespace, jobID: spec.id, jobType: spec.type,
+                       priority: spec.priority, trigger: .jobRegister, status: .pending, createdAt: Fixture.t0)
+        }
+        let woken = BlockedEvaluations.worthPlanning(blocked, queued: queued, jobs: { jobs[$0] }, cluster: state)
+        #expect(woken.map(\.jobID) == ["waiting-0"], "three slots free, two spoken for")
+        #expect(BlockedEvaluations.worthPlanning(blocked, jobs: { jobs[$0] }, cluster: state).count == 3, "with nothing queued, all three")
+    }
 }

@@ -41,6 +41,16 @@ public struct EvaluationBroker: Sendable {
     /// Evaluations the broker holds in any state.
     public var count: Int { known.count }
 
+    /// Evaluations that are or will be planned before one enqueued now: ready,
+    /// waiting behind their job's outstanding one, or outstanding (not yet
+    /// acknowledged: their plans may not be applied). Not the delayed ones.
+    public var queuedForPlanning: [Evaluation] {
+        ready.evaluations + waitingByJob.values + outstanding.values.map(\.evaluation)
+    }
+
+    /// Whether ``queuedForPlanning`` is empty (delayed evaluations may remain).
+    public var isDrained: Bool { ready.isEmpty && waitingByJob.isEmpty && outstanding.isEmpty }
+
     /// Evaluations that a newer one of the same job made unnecessary; the
     /// caller marks them cancelled (``takeSuperseded()``).
     private var superseded: [Evaluation] = []
@@ -167,6 +177,8 @@ struct ReadyQueue: Sendable {
 
     var isEmpty: Bool { heap.isEmpty }
     var count: Int { heap.count }
+    /// The evaluations, in no particular order.
+    var evaluations: [Evaluation] { heap.map(\.evaluation) }
 
     mutating func push(_ evaluation: Evaluation) {
         heap.append((evaluation, nextSequence))

@@ -24,6 +24,10 @@ actor LeaderScheduler {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var tasks: [Task<Void, Never>] = []
     private var unblockScheduled = false
+    /// The last unblock held capacity back for queued evaluations: once none
+    /// is queued, look again (one that placed less than its share, or
+    /// nothing, left room that no later change of capacity may announce).
+    private var unblockAgainWhenIdle = false
     /// Plans verified and proposed, not yet applied: the next plan is checked
     /// against them too, so workers commit back to back without waiting on
     /// each other's Raft round and without over-committing a node together.
@@ -106,6 +110,10 @@ actor LeaderScheduler {
             guard generation == g else { return }
             if ok {
                 broker.ack(evaluation.id, token: token)
+                if unblockAgainWhenIdle, broker.isDrained {
+                    unblockAgainWhenIdle = false
+                    scheduleUnblock()
+                }
             } else if let exhausted = broker.nack(evaluation.id, token: token) {
                 var failed = exhausted
                 failed.status = .failed
@@ -241,8 +249,11 @@ actor LeaderScheduler {
         do {
             // Gone before the proposal is awaited (see `planOnSnapshot(_:now:)`).
             let state = stateMachine.snapshotOfState
+            let blocked = Array(state.blockedEvaluations.values)
+            let queued = blocked.isEmpty ? [] : broker.queuedForPlanning
             worthPlanning = BlockedEvaluations.worthPlanning(
-                Array(state.blockedEvaluations.values), jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
+                blocked, queued: queued, jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
+            if !queued.isEmpty && worthPlanning.count < blocked.count { unblockAgainWhenIdle = true }
         }
         guard !worthPlanning.isEmpty else { return }
         let now = Timestamp.now
