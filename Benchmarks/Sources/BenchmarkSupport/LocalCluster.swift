@@ -95,7 +95,11 @@ public final class LocalCluster {
             print("\(name) exited with \(how) after SIGTERM; logs in \(directory)")
         }
         processes = [:]
-        if !keepLogs && !failed { try? FileManager.default.removeItem(atPath: directory) }
+        if keepLogs || failed || ProcessInfo.processInfo.environment["BENCH_KEEP_LOGS"] != nil {
+            print("logs in \(directory)")
+        } else {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 }
 

@@ -162,6 +162,7 @@ let unloadedPlacings = Latencies(unloadedPlacing)
 
 let cpuBefore = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.cpuSeconds(name) }
     .reduce(0) { $0 + $1.own + $1.children }
+let indexBefore = try await connections[0].cluster.status(Caravan_Api_V1_GetStatusRequest()).appliedIndex
 let start = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
     for worker in 0..<submitters {
@@ -185,6 +186,7 @@ while ContinuousClock.now < deadline, timeline.state.withLock({ $0.completed.cou
     try await Task.sleep(for: .milliseconds(50))
 }
 watcher.cancel()
+let indexAfter = try await connections[0].cluster.status(Caravan_Api_V1_GetStatusRequest()).appliedIndex
 let s = timeline.state.withLock { $0 }
 guard let last = s.lastCompletion else {
     print("no job completed; logs in \(cluster.directory)")
@@ -195,7 +197,7 @@ let elapsed = (last - start).inSeconds
 let latencies = Latencies(s.running.compactMap { id, at in s.submitted[id].map { (at - $0).inMilliseconds } })
 let rate = Double(s.completed.count) / elapsed
 print("ClusterThroughput: \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
-print("  completed:        \(String(format: "%.0f", rate)) jobs/s")
+print("  completed:        \(String(format: "%.0f", rate)) jobs/s; \(String(format: "%.2f", Double(indexAfter - indexBefore) / Double(max(1, s.completed.count)))) Raft entries per job")
 print("  submit->running:  p50 \(String(format: "%.1f", latencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", latencies.percentile(0.99))) ms")
 print("  one at a time:    p50 \(String(format: "%.1f", unloadedLatencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", unloadedLatencies.percentile(0.99))) ms submit->running (\(unloadedJobs) jobs, each submitted when the last ran); submit->placed p50 \(String(format: "%.1f", unloadedPlacings.percentile(0.5))) ms")
 let peaks = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.peakResidentMB(name).map { "\(name) \($0)" } }
