@@ -161,4 +161,9 @@ public struct InFlightPlans: Sendable {
     public mutating func release(_ ticket: UInt64) {
         placements[ticket] = nil
     }
+
+    /// Whether a plan admitted before `ticket` still holds resources in flight.
+    public func holdsAny(before ticket: UInt64) -> Bool {
+        placements.keys.contains { $0 < ticket }
+    }
 }

@@ -32,6 +32,8 @@ actor LeaderScheduler {
     /// against them too, so workers commit back to back without waiting on
     /// each other's Raft round and without over-committing a node together.
     private var inFlight = InFlightPlans()
+    /// Workers waiting for the plans in flight before a ticket to be applied.
+    private var releaseWaiters: [(ticket: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
 
     init(driver: RaftDriver<ServerStateMachine>, stateMachine: ServerStateMachine, workers: Int, logger: Logger) {
         self.driver = driver
@@ -72,6 +74,9 @@ actor LeaderScheduler {
         for task in tasks { task.cancel() }
         tasks = []
         wakeWorkers()
+        let waiting = releaseWaiters
+        releaseWaiters = []
+        for w in waiting { w.continuation.resume() }
     }
 
     func stop() { lostLeadership() }
@@ -143,6 +148,15 @@ actor LeaderScheduler {
             }
             let (verdict, ticket) = await admit(plan)
             let last = attempt == 3 || verdict.isComplete
+            if !last, verdict.accepted.isNoOp, verdict.accepted.blockedEvaluation == nil {
+                // Nothing of it fits beside the plans in flight: plan again
+                // once they are applied, as Nomad's worker waits for the
+                // applier's refresh index, rather than commit an empty plan
+                // through Raft to get there.
+                await release(ticket)
+                await plansApplied(before: ticket)
+                continue
+            }
             var done = current
             done.status = last ? .complete : .pending
             if !verdict.isComplete {
@@ -197,6 +211,19 @@ actor LeaderScheduler {
 
     private func release(_ ticket: UInt64) {
         inFlight.release(ticket)
+        guard !releaseWaiters.isEmpty else { return }
+        releaseWaiters.removeAll { waiter in
+            guard !inFlight.holdsAny(before: waiter.ticket) else { return false }
+            waiter.continuation.resume()
+            return true
+        }
+    }
+
+    /// Returns once every plan admitted before `ticket` was applied or
+    /// dropped (or leadership was lost meanwhile).
+    private func plansApplied(before ticket: UInt64) async {
+        guard active, inFlight.holdsAny(before: ticket) else { return }
+        await withCheckedContinuation { releaseWaiters.append((ticket, $0)) }
     }
 
     private nonisolated func finish(_ evaluation: Evaluation, plan: Plan?, status: EvaluationStatus, description: String) async -> Bool {
