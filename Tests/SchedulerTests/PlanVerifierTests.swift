@@ -72,7 +72,11 @@ private func twoNodes(allocations: [Allocation] = []) -> ClusterState {
         // A refused plan holds nothing: C fits beside A alone.
         let (c, ticketC) = inFlight.admit(planC, against: state)
         #expect(c.isComplete)
+        // What B waits for before planning again: the plans admitted before it.
+        #expect(inFlight.holdsAny(before: ticketB), "A is in flight")
         inFlight.release(ticketA)
+        #expect(!inFlight.holdsAny(before: ticketB), "C came after B")
+        #expect(inFlight.holdsAny(before: ticketC + 1))
         inFlight.release(ticketB)
         inFlight.release(ticketC)
         #expect(inFlight.count == 0)
