@@ -192,8 +192,9 @@ struct ExecDriverTests {
         let shared = try await cpuUsed(hardLimit: false)
         // The cap allows about 5 ms in 500 ms (one more period of slack for the edges).
         #expect(capped < .milliseconds(12), "capped at 1% of a core, it used \(capped) in 500 ms")
-        // A share only weighs against other busy tasks: alone, the loop runs on.
-        #expect(shared > .milliseconds(50), "with a 1% share, it used \(shared) in 500 ms")
+        // A share only weighs against other busy tasks: the loop runs on, far
+        // past the cap, however busy the other tests keep the machine.
+        #expect(shared > .milliseconds(30), "with a 1% share, it used \(shared) in 500 ms")
     }
 
     @Test("exec and docker read cpu_hard_limit, and refuse a value that is not a Boolean")
