@@ -123,3 +123,12 @@ extension JSONValue {
         try JSONDecoder().decode(T.self, from: JSONEncoder().encode(self))
     }
 }
+
+extension [String: JSONValue] {
+    /// The Boolean member `key` of `driver`'s configuration block, false when absent.
+    func flag(_ key: String, driver: String) throws(TaskDriverError) -> Bool {
+        guard let value = self[key] else { return false }
+        guard let flag = value.boolValue else { throw .invalidConfig(driver: driver, reason: "\"\(key)\" must be true or false") }
+        return flag
+    }
+}

@@ -80,16 +80,11 @@ public struct DockerConfig: Sendable, Hashable, Codable {
                 labels[key] = string
             }
         }
-        var cpuHardLimit = false
-        if let value = members["cpu_hard_limit"] {
-            guard let flag = value.boolValue else { throw .invalidConfig(driver: "docker", reason: "\"cpu_hard_limit\" must be true or false") }
-            cpuHardLimit = flag
-        }
         _ = try Self.reference(image)
         self.init(
             image: image, entrypoint: try strings("entrypoint"), command: try string("command"), args: try strings("args") ?? [],
             workDir: try string("work_dir"), networkMode: try string("network_mode") ?? "none", labels: labels,
-            cpuHardLimit: cpuHardLimit
+            cpuHardLimit: try members.flag("cpu_hard_limit", driver: "docker")
         )
     }
 

@@ -59,12 +59,7 @@ public struct ExecConfig: Sendable, Hashable, Codable {
             guard let string = value.stringValue else { throw .invalidConfig(driver: "exec", reason: "\"cwd\" must be a string") }
             cwd = string
         }
-        var cpuHardLimit = false
-        if let value = members["cpu_hard_limit"] {
-            guard let flag = value.boolValue else { throw .invalidConfig(driver: "exec", reason: "\"cpu_hard_limit\" must be true or false") }
-            cpuHardLimit = flag
-        }
-        self.init(command: command, args: args, cwd: cwd, cpuHardLimit: cpuHardLimit)
+        self.init(command: command, args: args, cwd: cwd, cpuHardLimit: try members.flag("cpu_hard_limit", driver: "exec"))
     }
 }
 
