@@ -5,8 +5,15 @@
 //
 // 1. Opens STATE_DIR/stdout.fifo and STATE_DIR/stderr.fifo read-write and
 //    keeps them open: the pipes keep a reader while the client restarts.
-// 2. Reads one line from standard input; anything but "go" ends it (125).
-//    The driver writes "go" once the supervisor is in the task's cgroups.
+// 2. Reads lines from standard input until "go":
+//    - "join PATH": writes 0 to PATH, a cgroup v1 `tasks` file, which moves
+//      this (single-threaded) process into that cgroup. A thread that moves
+//      itself spares the kernel's global cgroup lock, whose synchronize_rcu
+//      made moving a process by pid cost milliseconds. When it fails, writes
+//      "join ERRNO PATH" to STATE_DIR/error and ends (125);
+//    - "go": goes on; the driver writes it once the supervisor is (or will
+//      have put itself) in the task's cgroups;
+//    - anything else, or end of input, ends it (125).
 // 3. Blocks SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2 for itself:
 //    signals sent to the task's process group reach the task, not this.
 // 4. Runs COMMAND with standard input /dev/null and standard output and
@@ -52,6 +59,15 @@ static void quit(int code) {
     for (;;) sys(SYS_exit_group, code, 0, 0, 0);
 }
 
+/* `value` in decimal at `out` (room for 20 digits); the number of digits. */
+static size_t decimal(char *out, unsigned long value) {
+    char digits[20];
+    size_t d = 0, n = 0;
+    do { digits[d++] = (char)('0' + value % 10); value /= 10; } while (value > 0);
+    while (d > 0) out[n++] = digits[--d];
+    return n;
+}
+
 /* `directory` + "/" + `name`, in `out` (PATH_MAX); 0 when it does not fit. */
 static int join(char *out, const char *directory, const char *name) {
     size_t n = 0;
@@ -64,30 +80,75 @@ static int join(char *out, const char *directory, const char *name) {
 
 static long open_at(const char *path, long flags, long mode) { return sys(SYS_openat, AT_FDCWD, (long)path, flags, mode); }
 
+/* Writes `length` bytes of `text` to a new `path` (replacing it). */
+static void put(const char *path, const char *text, size_t length) {
+    long fd = open_at(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        sys(SYS_write, fd, (long)text, (long)length, 0);
+        sys(SYS_close, fd, 0, 0, 0);
+    }
+}
+
+/* Moves this process's only thread into the cgroup of the v1 `tasks` file; 0 or -errno. */
+static long join_cgroup(const char *tasks) {
+    long fd = open_at(tasks, O_WRONLY | O_CLOEXEC, 0);
+    if (fd < 0) return fd;
+    long r = sys(SYS_write, fd, (long)"0", 1, 0);
+    sys(SYS_close, fd, 0, 0, 0);
+    return r < 0 ? r : 0;
+}
+
+/* Records in `errorFile` that joining `tasks` failed with `error` (negative), and ends. */
+static void join_failed(const char *errorFile, long error, const char *tasks) {
+    char text[4200];
+    size_t n = 0;
+    for (const char *p = "join "; *p; p++) text[n++] = *p;
+    n += decimal(text + n, (unsigned long)-error);
+    text[n++] = ' ';
+    for (const char *p = tasks; *p && n < sizeof text - 1; p++) text[n++] = *p;
+    text[n++] = '\n';
+    put(errorFile, text, n);
+    quit(125);
+}
+
 __attribute__((used)) void start(long *stack) {
     long argc = stack[0];
     char **argv = (char **)(stack + 1);
     char **envp = argv + argc + 1;
     if (argc < 3) quit(125);
     const char *directory = argv[1];
-    char out[4096], err[4096], exitFile[4096];
-    if (!join(out, directory, "stdout.fifo") || !join(err, directory, "stderr.fifo") || !join(exitFile, directory, "exit")) quit(125);
+    char out[4096], err[4096], exitFile[4096], errorFile[4096];
+    if (!join(out, directory, "stdout.fifo") || !join(err, directory, "stderr.fifo") || !join(exitFile, directory, "exit")
+        || !join(errorFile, directory, "error"))
+        quit(125);
     long keepOut = open_at(out, O_RDWR | O_CLOEXEC, 0);
     long keepErr = open_at(err, O_RDWR | O_CLOEXEC, 0);
     if (keepOut < 0 || keepErr < 0) quit(125);
 
-    char line[8];
-    size_t length = 0;
+    char input[8192];
+    size_t filled = 0, next = 0;
     for (;;) {
-        char c;
-        long r = sys(SYS_read, 0, (long)&c, 1, 0);
-        if (r == -EINTR) continue;
-        if (r <= 0) quit(125);
-        if (c == '\n') break;
-        if (length == sizeof line) quit(125);
-        line[length++] = c;
+        size_t end = next;
+        while (end < filled && input[end] != '\n') end++;
+        if (end == filled) {
+            if (filled == sizeof input) quit(125);
+            long r = sys(SYS_read, 0, (long)(input + filled), (long)(sizeof input - filled), 0);
+            if (r == -EINTR) continue;
+            if (r <= 0) quit(125);
+            filled += (size_t)r;
+            continue;
+        }
+        input[end] = 0;
+        const char *line = input + next;
+        next = end + 1;
+        if (line[0] == 'g' && line[1] == 'o' && line[2] == 0) break;
+        if (line[0] == 'j' && line[1] == 'o' && line[2] == 'i' && line[3] == 'n' && line[4] == ' ') {
+            long r = join_cgroup(line + 5);
+            if (r < 0) join_failed(errorFile, r, line + 5);
+            continue;
+        }
+        quit(125);
     }
-    if (length != 2 || line[0] != 'g' || line[1] != 'o') quit(125);
 
     unsigned long blocked = 0, none = 0;
     const int signals[] = {15, 2, 3, 1, 10, 12}; /* TERM INT QUIT HUP USR1 USR2 */
@@ -115,18 +176,9 @@ __attribute__((used)) void start(long *stack) {
     do { r = sys(SYS_wait4, pid, (long)&status, 0, 0); } while (r == -EINTR);
     int code = r < 0 ? 125 : (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
 
-    char text[8];
-    size_t n = 0;
-    char digits[4];
-    size_t d = 0;
-    int v = code;
-    do { digits[d++] = (char)('0' + v % 10); v /= 10; } while (v > 0);
-    while (d > 0) text[n++] = digits[--d];
+    char text[24];
+    size_t n = decimal(text, (unsigned long)code);
     text[n++] = '\n';
-    long fd = open_at(exitFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        sys(SYS_write, fd, (long)text, (long)n, 0);
-        sys(SYS_close, fd, 0, 0, 0);
-    }
+    put(exitFile, text, n);
     quit(code);
 }

@@ -197,6 +197,38 @@ struct ExecDriverTests {
         #expect(shared > .milliseconds(30), "with a 1% share, it used \(shared) in 500 ms")
     }
 
+    @Test(
+        "the task runs inside its cgroups, as the agent's user or as another, under either supervisor",
+        .enabled("cgroups do not enforce memory limits on this host (driver.exec.memory_limit is not \"enforced\")") {
+            await ExecDriver().fingerprint().attributes["driver.exec.memory_limit"] == "enforced"
+        },
+        arguments: [false, true], [nil, "nobody"] as [String?]
+    )
+    func taskRunsInItsCgroups(shell: Bool, user: String?) async throws {
+        let driver = Self.driver(shell: shell)
+        let version = await driver.fingerprint().attributes["driver.exec.cgroups"]
+        var spec = shellTask("cat /proc/self/cgroup; id -u", resources: TaskResources(memoryBytes: 64 << 20, cpuCores: 0.5))
+        spec.user = user
+        let handle = try await driver.start(spec, in: try makeTaskDirectory())
+        let result = try await driver.wait(handle)
+        #expect(result.succeeded, "\(result)")
+        let lines = handle.stdout.readText().split(separator: "\n").map(String.init)
+        let expectedUID = user.flatMap { getpwnam($0)?.pointee.pw_uid } ?? getuid()
+        #expect(lines.last == "\(expectedUID)")
+        // hierarchy-ID:controllers:path; v2's one hierarchy has no controllers listed.
+        let memberships = lines.dropLast().map { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false) }
+        let ours = memberships.filter { fields in
+            guard fields.count == 3 else { return false }
+            let controllers = fields[1].split(separator: ",")
+            return version == "v2" ? fields[1].isEmpty : controllers.contains("memory") || controllers.contains("cpu") || controllers.contains("cpuacct")
+        }
+        #expect(ours.count == (version == "v2" ? 1 : 3), "\(lines)")
+        for fields in ours {
+            #expect(fields[2].hasSuffix("/caravan/\(spec.id)"), "\(lines)")
+        }
+        try await driver.destroy(handle)
+    }
+
     @Test("exec and docker read cpu_hard_limit, and refuse a value that is not a Boolean")
     func cpuHardLimitConfig() throws {
         #expect(try ExecConfig(.object(["command": "/bin/true"])).cpuHardLimit == false)

@@ -82,6 +82,34 @@ struct ExecSupervisorInstallTests {
         #endif
     }
 
+    @Test("a supervisor that cannot join a cgroup it is told to runs nothing and says why", arguments: [false, true])
+    func failedJoin(shell: Bool) throws {
+        #if os(Linux) && (arch(x86_64) || arch(arm64))
+        let supervisor = shell ? ExecSupervisor.shell : ExecSupervisor.install(in: nil)
+        let state = try makeTaskDirectory().driverState
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        for stream in ["stdout", "stderr"] { #expect(mkfifo(state + "/\(stream).fifo", 0o600) == 0) }
+        let marker = state + "/ran"
+        let (executable, arguments) = supervisor.invocation(stateDirectory: state, command: "/bin/touch", arguments: [marker])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        let missing = state + "/no-such-cgroup/tasks"
+        input.fileHandleForWriting.write(Data("join \(missing)\ngo\n".utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 125)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the command ran")
+        #expect(!FileManager.default.fileExists(atPath: state + "/exit"))
+        // The static program knows the errno (ENOENT); the shell does not.
+        let error = try String(contentsOfFile: state + "/error", encoding: .utf8)
+        #expect(error == "join \(shell ? 0 : ENOENT) \(missing)\n")
+        #endif
+    }
+
     @Test("an agent's directory gets exec-supervisor, replaced by the next agent")
     func agentInstallation() throws {
         #if os(Linux) && (arch(x86_64) || arch(arm64))

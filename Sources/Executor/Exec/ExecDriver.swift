@@ -93,6 +93,7 @@ public final class ExecDriver: TaskDriver {
                 throw TaskDriverError.startFailed(taskID: task.id, reason: "cannot create \(stateDirectory): \(String(cString: strerror(errno)))")
             }
             unlink(stateDirectory + "/exit")
+            unlink(stateDirectory + "/error")
             var made: [FIFOPump] = []
             for stream in ["stdout", "stderr"] {
                 let fifo = stateDirectory + "/\(stream).fifo"
@@ -116,14 +117,15 @@ public final class ExecDriver: TaskDriver {
         var cgroup: TaskCgroup?
         if cgroups.version != .none {
             do {
-                cgroup = try cgroups.create(taskID: task.id, resources: task.resources, hardCPULimit: config.cpuHardLimit)
+                cgroup = try cgroups.create(taskID: task.id, resources: task.resources, hardCPULimit: config.cpuHardLimit, owner: owner)
             } catch {
                 for pump in pumps { pump.finish() }
                 throw .engineFailed(taskID: task.id, operation: "creating cgroups", reason: "\(error)")
             }
         }
 
-        // Start the supervisor; it waits for "go" until it is in the task's cgroups.
+        // Start the supervisor; it waits for "go" until it is in the task's
+        // cgroups (on v1 it joins them itself, told by "join" lines).
         let started = ResultLatch<Result<Int32, TaskDriverError>>()
         let exited = ResultLatch<(code: Int32, signal: Int32?)?>()
         let (supervisorPath, arguments) = supervisor.invocation(stateDirectory: stateDirectory, command: executable, arguments: config.args)
@@ -145,12 +147,13 @@ public final class ExecDriver: TaskDriver {
                     ) { execution in
                         let pid = execution.processIdentifier.value
                         var failure: TaskDriverError?
+                        var joins: [String] = []
                         do {
-                            try cgroup?.add(pid: pid)
+                            joins = try cgroup?.admit(supervisor: pid) ?? []
                         } catch {
                             failure = .engineFailed(taskID: taskID, operation: "joining the task's cgroups", reason: "\(error)")
                         }
-                        let word = failure == nil ? "go\n" : "no\n"
+                        let word = failure == nil ? joins.map { "join \($0)\n" }.joined() + "go\n" : "no\n"
                         let written = (try? await execution.standardInputWriter.write(word)) ?? 0
                         try? await execution.standardInputWriter.finish()
                         if failure == nil && written < word.utf8.count { throw GoNotDelivered() }
@@ -326,15 +329,6 @@ public final class ExecDriver: TaskDriver {
         }
         throw .executableNotFound(command, reason: "not found in PATH (\(path))")
     }
-
-    /// The supervisor: `sh -c SCRIPT caravan-exec STATE_DIR PROGRAM ARGS...`.
-    ///
-    /// It holds both log pipes open read-write (no EPIPE while no agent reads),
-    /// waits for the agent's "go" (sent once it is in the task's cgroups), runs
-    /// the program with stdin from /dev/null and its output into the pipes,
-    /// outlives signals sent to the group long enough to record the exit status
-    /// (a trap's handler is reset in the program, so the program sees the
-    /// signal as usual), and exits with the program's status.
 }
 
 /// The supervisor's "go" was not written: swift-subprocess had taken the new

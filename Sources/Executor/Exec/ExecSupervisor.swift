@@ -90,8 +90,13 @@ enum ExecSupervisor: Sendable, Equatable {
     static let script = #"""
         d=$1; shift
         exec 3<>"$d/stdout.fifo" 4<>"$d/stderr.fifo" || exit 125
-        IFS= read -r go || exit 125
-        [ "$go" = go ] || exit 125
+        while IFS= read -r line || exit 125; do
+            case $line in
+            go) break ;;
+            "join "*) { echo 0 >"${line#join }"; } 2>/dev/null || { echo "join 0 ${line#join }" >"$d/error"; exit 125; } ;;
+            *) exit 125 ;;
+            esac
+        done
         trap : TERM INT QUIT HUP USR1 USR2
         "$@" </dev/null >"$d/stdout.fifo" 2>"$d/stderr.fifo" 3>&- 4>&-
         s=$?

@@ -92,6 +92,9 @@ final class ExecTask: Sendable {
             if code == 125 && status?.code == 125 {
                 result.message = "the task's supervisor did not get the signal to start"
             }
+        } else if let status, let joinFailure = supervisorJoinFailure {
+            result = TaskResult(shellStatus: status.code, oomKilled: false, timedOut: timedOut)
+            result.message = joinFailure
         } else if let status {
             if let signal = status.signal {
                 result = TaskResult(exitCode: 128 + signal, signal: TaskSignal(rawValue: signal), oomKilled: oom, timedOut: timedOut)
@@ -113,6 +116,16 @@ final class ExecTask: Sendable {
         }
         for pump in pumps { pump.finish() }
         self.result.resolve(result)
+    }
+
+    /// Why the supervisor ran nothing, when it could not join one of the
+    /// task's cgroups (it leaves `join ERRNO PATH` in `error`; 0 when unknown).
+    var supervisorJoinFailure: String? {
+        guard let text = KernelFile.text(at: state.stateDirectory + "/error"), text.hasPrefix("join ") else { return nil }
+        let fields = text.dropFirst(5).trimmingCharacters(in: .newlines).split(separator: " ", maxSplits: 1)
+        guard fields.count == 2, let code = Int32(fields[0]) else { return nil }
+        let reason = code == 0 ? "" : ": " + String(cString: strerror(code))
+        return "the task's supervisor could not join the task's cgroup \(fields[1])\(reason); it ran nothing"
     }
 
     /// Watches a task this process did not start (after a recovery) until it ends.
