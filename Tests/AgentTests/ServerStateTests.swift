@@ -213,6 +213,47 @@ extension ServerState {
         #expect(!changes.capacityChanged, "placing frees nothing")
     }
 
+    @Test func statusReportsGetTheEvaluationsTheStateTheyMeetCallsFor() throws {
+        var state = ServerState()
+        var other = placement
+        other.id = "a2"
+        var disconnected = placement
+        disconnected.id = "a3"
+        disconnected.clientStatus = .unknown
+        let placed = Plan(evaluationID: "e1", jobKey: hello, jobVersion: 0, placements: [placement, other, disconnected])
+        state.applyAll([.updateNode(.init(node: node, evaluations: [], at: t0)), register(try spec(), eval: "e1"),
+                        applyPlan(placed, evaluation: "e1")])
+        func report(_ updates: [(AllocationID, ClientStatus)], ids: [EvaluationID]) -> ServerCommand {
+            let reports = updates.map { ClientAllocationUpdate(allocationID: $0.0, clientStatus: $0.1, observedAt: t0) }
+            #expect(ServerCommand.AllocationUpdates.evaluationIDsNeeded(by: reports) >= ids.count)
+            return .updateAllocations(.init(nodeID: "n1", updates: reports, evaluationIDs: ids, at: t0 + .seconds(5)))
+        }
+
+        // Running from pending calls for nothing; the unused id is dropped.
+        var (_, changes) = state.apply(report([("a1", .running), ("a2", .running)], ids: ["unused-1", "unused-2"]), at: 10)
+        #expect(changes.pendingEvaluations.isEmpty)
+        #expect(state.evaluations["unused-1"] == nil)
+
+        // Two failures of one job: one evaluation, with the first id.
+        (_, changes) = state.apply(report([("a1", .failed), ("a2", .failed)], ids: ["f1", "f2"]), at: 11)
+        #expect(changes.pendingEvaluations.map(\.id) == ["f1"])
+        let failure = try #require(state.evaluations["f1"])
+        #expect(failure.trigger == .allocationFailure)
+        #expect(failure.nodeID == "n1")
+        #expect(failure.createdAt == t0 + .seconds(5))
+        #expect(state.evaluations["f2"] == nil)
+
+        // Failed again, or running after failing (terminal stays terminal): nothing.
+        (_, changes) = state.apply(report([("a1", .failed), ("a2", .running)], ids: ["x1", "x2"]), at: 12)
+        #expect(changes.pendingEvaluations.isEmpty)
+        #expect(state.cluster.allocations["a2"]?.clientStatus == .failed)
+
+        // Back from "unknown": a reconnect evaluation.
+        (_, changes) = state.apply(report([("a3", .running)], ids: ["r1"]), at: 13)
+        #expect(changes.pendingEvaluations.map(\.id) == ["r1"])
+        #expect(state.evaluations["r1"]?.trigger == .reconnect)
+    }
+
     @Test func blockedEvaluationCancelsOlderBlockedOnesOfTheSameJob() throws {
         var state = ServerState()
         state.applyAll([register(try spec(), eval: "e1"), register(try spec("other"), eval: "o1")])

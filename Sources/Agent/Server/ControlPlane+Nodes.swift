@@ -3,8 +3,9 @@ import Model
 import Scheduler
 
 /// The node lifecycle: registration, heartbeats, status reports, drain and
-/// eligibility. Each is a write the leader proposes, carrying the evaluations
-/// the change calls for, chosen here from the state it met.
+/// eligibility. Each but the status reports is a write the leader proposes,
+/// carrying the evaluations the change calls for, chosen here from the state
+/// it met.
 extension ControlPlane {
     /// Registers `node` (or registers it again, after a restart or a lost
     /// heartbeat), ready. An operator's drain and eligibility survive.
@@ -74,25 +75,16 @@ extension ControlPlane {
         _ = try await proposeNode(node, evaluations: evaluations)
     }
 
-    /// Applies a node's status reports, in order. Failed allocations and
-    /// allocations that came back from "unknown" get an evaluation of their job.
+    /// Applies a node's status reports, in order, through whichever server
+    /// leads (built from the request alone, so a follower forwards it over
+    /// Raft). Failed allocations and allocations that came back from
+    /// "unknown" get an evaluation of their job, decided as the entry applies.
     public func updateAllocations(node: NodeID, _ updates: [ClientAllocationUpdate]) async throws(ControlPlaneError) -> UInt64 {
-        let evaluations: [Evaluation]
-        do {
-            // The snapshot must be gone before the proposal is awaited: an
-            // apply that finds the state shared copies every map it changes.
-            let state = stateMachine.snapshotOfState
-            var failed = Set<JobKey>(), reconnected = Set<JobKey>()
-            for update in updates {
-                guard let a = state.cluster.allocations[update.allocationID], a.nodeID == node else { continue }
-                if update.clientStatus == .failed && a.clientStatus != .failed && a.desiredStatus == .run { failed.insert(a.jobKey) }
-                if a.clientStatus == .unknown && update.clientStatus == .running { reconnected.insert(a.jobKey) }
-            }
-            evaluations = Self.evaluations(for: failed, trigger: .allocationFailure, node: node, in: state)
-                + Self.evaluations(for: reconnected.subtracting(failed), trigger: .reconnect, node: node, in: state)
+        let ids = (0..<ServerCommand.AllocationUpdates.evaluationIDsNeeded(by: updates)).map { _ in
+            EvaluationID(UUID().uuidString.lowercased())
         }
-        let command = ServerCommand.updateAllocations(.init(nodeID: node, updates: updates, evaluations: evaluations, at: .now))
-        switch try await propose(command) {
+        let command = ServerCommand.updateAllocations(.init(nodeID: node, updates: updates, evaluationIDs: ids, at: .now))
+        switch try await submit(command) {
         case .applied(let index): return index
         case let other: throw .unavailable("unexpected outcome of an allocation update: \(other)")
         }

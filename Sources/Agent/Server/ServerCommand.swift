@@ -85,9 +85,48 @@ public enum ServerCommand: Codable, Sendable, Hashable {
         /// The reporting node: updates for allocations elsewhere are ignored.
         public var nodeID: NodeID
         public var updates: [ClientAllocationUpdate]
-        /// For jobs whose allocations failed or came back (chosen by the proposer).
+        /// The ids, taken in order, of the evaluations that applying the
+        /// updates calls for: one for each job whose allocation failed or came
+        /// back from "unknown", decided on the state the entry meets. One per
+        /// update that reports `failed` or `running`, the most there can be.
+        public var evaluationIDs: [EvaluationID]
+        /// Evaluations decided by the proposer, from its own state, in
+        /// entries of earlier versions (none in new ones).
         public var evaluations: [Evaluation]
         public var at: Timestamp
+
+        public init(nodeID: NodeID, updates: [ClientAllocationUpdate], evaluationIDs: [EvaluationID], at: Timestamp) {
+            self.nodeID = nodeID
+            self.updates = updates
+            self.evaluationIDs = evaluationIDs
+            self.evaluations = []
+            self.at = at
+        }
+
+        /// How many evaluation ids `updates` may need.
+        public static func evaluationIDsNeeded(by updates: [ClientAllocationUpdate]) -> Int {
+            updates.count { $0.clientStatus == .failed || $0.clientStatus == .running }
+        }
+
+        private enum CodingKeys: String, CodingKey { case nodeID, updates, evaluationIDs, evaluations, at }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            nodeID = try c.decode(NodeID.self, forKey: .nodeID)
+            updates = try c.decode([ClientAllocationUpdate].self, forKey: .updates)
+            evaluationIDs = try c.decodeIfPresent([EvaluationID].self, forKey: .evaluationIDs) ?? []
+            evaluations = try c.decodeIfPresent([Evaluation].self, forKey: .evaluations) ?? []
+            at = try c.decode(Timestamp.self, forKey: .at)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(nodeID, forKey: .nodeID)
+            try c.encode(updates, forKey: .updates)
+            if !evaluationIDs.isEmpty { try c.encode(evaluationIDs, forKey: .evaluationIDs) }
+            if !evaluations.isEmpty { try c.encode(evaluations, forKey: .evaluations) }
+            try c.encode(at, forKey: .at)
+        }
     }
 
     public struct PlanResult: Codable, Sendable, Hashable {

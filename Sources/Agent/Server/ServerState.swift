@@ -265,10 +265,16 @@ public struct ServerState: Sendable {
     /// Client statuses, applied in order. A status never goes from terminal
     /// back to running: a node that reconnects after the servers marked its
     /// allocation lost is told to stop it instead.
+    /// An allocation that fails while it should run, or that runs again
+    /// after the servers marked it unknown, gets an evaluation of its job
+    /// (one per job, failure first), with the entry's evaluation ids.
     private mutating func updateAllocations(_ u: ServerCommand.AllocationUpdates, index: UInt64, changes: inout Changes) -> CommandOutcome {
+        var failed = Set<JobKey>(), reconnected = Set<JobKey>()
         for update in u.updates {
             guard var a = cluster.allocations[update.allocationID], a.nodeID == u.nodeID else { continue }
             if a.clientStatus.isTerminal && !update.clientStatus.isTerminal { continue }
+            if update.clientStatus == .failed && a.clientStatus != .failed && a.desiredStatus == .run { failed.insert(a.jobKey) }
+            if a.clientStatus == .unknown && update.clientStatus == .running { reconnected.insert(a.jobKey) }
             let wasHolding = a.holdsResources
             a.clientStatus = update.clientStatus
             a.clientDescription = update.clientDescription
@@ -279,6 +285,16 @@ public struct ServerState: Sendable {
             if wasHolding && !a.holdsResources { changes.capacityChanged = true }
             if a.clientStatus.isTerminal { changes.allocationsFinished[a.nodeID, default: []].insert(a.id) }
             changes.events.append(.allocation(a, "AllocationUpdated"))
+        }
+        var ids = u.evaluationIDs.makeIterator()
+        let wanted = failed.sorted().map { ($0, EvaluationTrigger.allocationFailure) }
+            + reconnected.subtracting(failed).sorted().map { ($0, EvaluationTrigger.reconnect) }
+        for (key, trigger) in wanted {
+            guard let job = jobs[key]?.current, let id = ids.next() else { continue }
+            let evaluation = Evaluation(
+                id: id, namespace: key.namespace, jobID: key.id, jobType: job.spec.type, priority: job.spec.priority,
+                trigger: trigger, nodeID: u.nodeID, createdAt: u.at)
+            upsert(evaluation, index: index, changes: &changes)
         }
         for evaluation in u.evaluations { upsert(evaluation, index: index, changes: &changes) }
         return .applied(index: index)
