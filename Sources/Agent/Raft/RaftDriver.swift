@@ -74,9 +74,10 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     /// Reads whose index is known, waiting for the state machine to reach it.
     private var readsAwaitingApply: [(index: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextReadID: UInt64 = 0
-    private var readyScheduled = false
-    /// A Ready's synced write is under way on the storage thread.
-    private var persisting = false
+    /// A drain of Readys is scheduled or under way. Input that arrives while
+    /// it waits (for the storage thread, or for the lanes to write) is
+    /// handled by it: it loops while Raft has a Ready.
+    private var draining = false
     private var failure: RaftDriverError?
     private var lastSnapshotIndex: UInt64 = 0
     /// A snapshot being encoded off the loop (at most one at a time).
@@ -309,17 +310,23 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     // MARK: The Ready loop
 
     private func scheduleReady() {
-        guard !readyScheduled, !persisting, failure == nil else { return }
-        readyScheduled = true
+        guard !draining, failure == nil else { return }
+        draining = true
         Task { await self.drainReady() }
     }
 
     private func drainReady() async {
-        readyScheduled = false
+        defer { draining = false }
         while failure == nil && raft.hasReady {
             let ready = raft.ready()
             let (early, late) = ready.messagesByWrite
-            if !early.isEmpty { sender.send(early) }
+            if !early.isEmpty {
+                sender.send(early)
+                // The lanes that write them share this loop's thread: with
+                // nothing synced to wait for, applying would hold them back
+                // (a commit index reached followers after the leader applied).
+                if !ready.mustSync && !ready.committedEntries.isEmpty { await Task.yield() }
+            }
             do {
                 try await persist(ready)
             } catch {
@@ -367,8 +374,6 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
             try persistence.persist(entries: ready.entries, hardState: ready.hardState, snapshot: ready.snapshot)
             return
         }
-        persisting = true
-        defer { persisting = false }
         let persistence = persistence
         let (entries, hardState, snapshot) = (ready.entries, ready.hardState, ready.snapshot)
         try await RaftDriverThreads.storage.runIfActive {
