@@ -24,19 +24,17 @@ import Model
 public enum BlockedEvaluations {
     /// The evaluations of `blocked` (any order) worth planning now, oldest
     /// first, once the evaluations `queued` ahead of them took their share.
+    /// `asks` tells what each job asks for (nil for a job that is gone).
     ///
     /// Thousands may be blocked while only a few slots came free, so the
     /// evaluations are first sorted out by what their jobs ask, and only those
     /// the free capacity decides are ordered (by index, not by value), walked
-    /// oldest first, and only until nothing more could fit.
+    /// oldest first, and only until nothing more could fit. The queued ones
+    /// are walked only until what is left could fit none of them.
     public static func worthPlanning(
-        _ blocked: [Evaluation], queued: [Evaluation] = [], jobs: (JobKey) -> Job?, cluster: ClusterState,
+        _ blocked: [Evaluation], queued: [Evaluation] = [], asks: (JobKey) -> JobAsk?, cluster: ClusterState,
         configuration: SchedulerConfiguration = SchedulerConfiguration()
     ) -> [Evaluation] {
-        var free = FreeCapacity(cluster)
-        for evaluation in queued {
-            if let job = jobs(evaluation.jobKey), !job.stopped, let ask = smallestAsk(of: job) { _ = free.take(ask) }
-        }
         // The lowest priority placed anywhere: a job at least the preemption
         // delta above it may make room by preempting.
         let lowestPriority = cluster.lowestUnfinishedPriority
@@ -46,16 +44,16 @@ public enum BlockedEvaluations {
         var leastCPU = Int.max
         var leastMemoryMB = Int.max
         for (i, evaluation) in blocked.enumerated() {
-            guard let job = jobs(evaluation.jobKey), !job.stopped else {
+            guard let job = asks(evaluation.jobKey), !job.stopped else {
                 selected.append(i)
                 continue
             }
-            if configuration.preemptionEnabled.contains(job.spec.type), let lowestPriority,
-               job.spec.priority - configuration.preemptionPriorityDelta >= lowestPriority {
+            if configuration.preemptionEnabled.contains(job.type), let lowestPriority,
+               job.priority - configuration.preemptionPriorityDelta >= lowestPriority {
                 selected.append(i)
                 continue
             }
-            guard let smallest = smallestAsk(of: job), smallest.cores == 0, smallest.diskMB == 0, smallest.devices.isEmpty else {
+            guard let smallest = job.smallest, smallest.cores == 0, smallest.diskMB == 0, smallest.devices.isEmpty else {
                 selected.append(i)
                 continue
             }
@@ -66,23 +64,41 @@ public enum BlockedEvaluations {
         func older(_ a: Int, _ b: Int) -> Bool {
             (blocked[a].createdAt, blocked[a].id) < (blocked[b].createdAt, blocked[b].id)
         }
-        if !candidates.isEmpty, free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) {
-            for c in candidates.indices.sorted(by: { older(candidates[$0].evaluation, candidates[$1].evaluation) }) {
-                if free.take(candidates[c].ask) { selected.append(candidates[c].evaluation) }
-                if !free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) { break }
+        if !candidates.isEmpty {
+            var free = FreeCapacity(cluster)
+            for evaluation in queued {
+                guard free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) else { break }
+                if let job = asks(evaluation.jobKey), !job.stopped, let ask = job.smallest { _ = free.take(ask) }
+            }
+            if free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) {
+                for c in candidates.indices.sorted(by: { older(candidates[$0].evaluation, candidates[$1].evaluation) }) {
+                    if free.take(candidates[c].ask) { selected.append(candidates[c].evaluation) }
+                    if !free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) { break }
+                }
             }
         }
         return selected.sorted(by: older).map { blocked[$0] }
     }
 
-    /// What `job`'s smallest allocation asks for; nil when it has no groups.
-    static func smallestAsk(of job: Job) -> ResourceAsk? {
+    /// What the test needs of a job, taken from it once per version: reading
+    /// each blocked and queued evaluation's job and groups on every pass cost
+    /// the leader more than the plans it woke.
+    public struct JobAsk: Sendable {
+        public var stopped: Bool
+        var type: JobType
+        var priority: Int
+        /// What its smallest allocation asks for; nil when it has no groups.
         var smallest: ResourceAsk?
-        for group in job.spec.groups {
-            let ask = ResourceAsk(group)
-            if smallest.map({ (ask.cpu, ask.memoryMB) < ($0.cpu, $0.memoryMB) }) ?? true { smallest = ask }
+
+        public init(_ job: Job) {
+            stopped = job.stopped
+            type = job.spec.type
+            priority = job.spec.priority
+            for group in job.spec.groups {
+                let ask = ResourceAsk(group)
+                if smallest.map({ (ask.cpu, ask.memoryMB) < ($0.cpu, $0.memoryMB) }) ?? true { smallest = ask }
+            }
         }
-        return smallest
     }
 
     /// CPU and memory free on schedulable nodes: in all, and on the freest node.

@@ -26,14 +26,14 @@ import Model
         let jobs = Dictionary(uniqueKeysWithValues: specs.map { ($0.key, Job(spec: $0)) })
         // Created newest first, so the order woken is by time, not by input order.
         let blocked = specs.enumerated().map { Self.blocked($1, at: Int64(10 - $0)) }
-        let woken = BlockedEvaluations.worthPlanning(blocked, jobs: { jobs[$0] }, cluster: state)
+        let woken = BlockedEvaluations.worthPlanning(blocked, asks: { jobs[$0].map(BlockedEvaluations.JobAsk.init) }, cluster: state)
         #expect(woken.map(\.jobID) == ["waiting-5", "waiting-4"])
     }
 
     @Test func nothingIsWokenWhenNothingFits() throws {
         let state = try Self.cluster(freeSlots: 0)
         let spec = Fixture.job("waiting", type: .batch, priority: 50)
-        let woken = BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], jobs: { _ in Job(spec: spec) }, cluster: state)
+        let woken = BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], asks: { _ in BlockedEvaluations.JobAsk(Job(spec: spec)) }, cluster: state)
         #expect(woken.isEmpty)
     }
 
@@ -43,7 +43,7 @@ import Model
         try Fixture.run(Fixture.job("filler-1", type: .batch, cpu: 600), state: &state)
         try Fixture.run(Fixture.job("filler-2", type: .batch, cpu: 600), state: &state)
         let big = Fixture.job("big", type: .batch, priority: 50, cpu: 700)
-        let woken = BlockedEvaluations.worthPlanning([Self.blocked(big, at: 0)], jobs: { _ in Job(spec: big) }, cluster: state)
+        let woken = BlockedEvaluations.worthPlanning([Self.blocked(big, at: 0)], asks: { _ in BlockedEvaluations.JobAsk(Job(spec: big)) }, cluster: state)
         #expect(woken.isEmpty, "800 MHz are free in all, but no node has 700")
     }
 
@@ -57,7 +57,7 @@ import Model
             stopped.key: Job(spec: stopped, stopped: true), devices.key: Job(spec: devices), preempting.key: Job(spec: preempting),
         ]
         let blocked = [stopped, gone, devices, preempting].enumerated().map { Self.blocked($1, at: Int64($0)) }
-        let woken = BlockedEvaluations.worthPlanning(blocked, jobs: { jobs[$0] }, cluster: state)
+        let woken = BlockedEvaluations.worthPlanning(blocked, asks: { jobs[$0].map(BlockedEvaluations.JobAsk.init) }, cluster: state)
         #expect(woken.map(\.jobID) == ["stopped", "gone", "gpu", "urgent"])
     }
 
@@ -65,11 +65,11 @@ import Model
         var state = try Self.cluster(freeSlots: 8)
         Fixture.updateNode(&state, "n1") { $0.drain = true }
         let spec = Fixture.job("waiting", type: .batch)
-        #expect(BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], jobs: { _ in Job(spec: spec) }, cluster: state).isEmpty)
+        #expect(BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], asks: { _ in BlockedEvaluations.JobAsk(Job(spec: spec)) }, cluster: state).isEmpty)
         Fixture.updateNode(&state, "n1") { $0.drain = false; $0.eligibility = .ineligible }
-        #expect(BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], jobs: { _ in Job(spec: spec) }, cluster: state).isEmpty)
+        #expect(BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], asks: { _ in BlockedEvaluations.JobAsk(Job(spec: spec)) }, cluster: state).isEmpty)
         Fixture.updateNode(&state, "n1") { $0.eligibility = .eligible }
-        #expect(BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], jobs: { _ in Job(spec: spec) }, cluster: state).count == 1)
+        #expect(BlockedEvaluations.worthPlanning([Self.blocked(spec, at: 0)], asks: { _ in BlockedEvaluations.JobAsk(Job(spec: spec)) }, cluster: state).count == 1)
     }
 
     @Test func wokenByCapacityAndAlwaysWokenComeOutTogetherOldestFirst() throws {
@@ -84,7 +84,7 @@ import Model
             Self.blocked(small[0], at: 5), Self.blocked(stopped, at: 9), Self.blocked(large, at: 1),
             Self.blocked(small[1], at: 3), Self.blocked(small[2], at: 4),
         ]
-        let woken = BlockedEvaluations.worthPlanning(blocked, jobs: { jobs[$0] }, cluster: state)
+        let woken = BlockedEvaluations.worthPlanning(blocked, asks: { jobs[$0].map(BlockedEvaluations.JobAsk.init) }, cluster: state)
         #expect(woken.map(\.jobID) == ["small-1", "stopped"], "the oldest that fits, and the stopped job's, by age")
     }
 
@@ -101,8 +101,8 @@ import Model
             Evaluation(id: EvaluationID("queued-\(spec.id)"), namespace: spec.namespace, jobID: spec.id, jobType: spec.type,
                        priority: spec.priority, trigger: .jobRegister, status: .pending, createdAt: Fixture.t0)
         }
-        let woken = BlockedEvaluations.worthPlanning(blocked, queued: queued, jobs: { jobs[$0] }, cluster: state)
+        let woken = BlockedEvaluations.worthPlanning(blocked, queued: queued, asks: { jobs[$0].map(BlockedEvaluations.JobAsk.init) }, cluster: state)
         #expect(woken.map(\.jobID) == ["waiting-0"], "three slots free, two spoken for")
-        #expect(BlockedEvaluations.worthPlanning(blocked, jobs: { jobs[$0] }, cluster: state).count == 3, "with nothing queued, all three")
+        #expect(BlockedEvaluations.worthPlanning(blocked, asks: { jobs[$0].map(BlockedEvaluations.JobAsk.init) }, cluster: state).count == 3, "with nothing queued, all three")
     }
 }

@@ -28,6 +28,10 @@ actor LeaderScheduler {
     /// is queued, look again (one that placed less than its share, or
     /// nothing, left room that no later change of capacity may announce).
     private var unblockAgainWhenIdle = false
+    /// What each job asks for, for the unblock passes, with the job it was
+    /// read from: its create index (a job purged and registered again starts
+    /// its versions over) and version.
+    private var jobAsks: [JobKey: (created: UInt64, version: Int, ask: BlockedEvaluations.JobAsk)] = [:]
     /// Plans verified and proposed, not yet applied: the next plan is checked
     /// against them too, so workers commit back to back without waiting on
     /// each other's Raft round and without over-committing a node together.
@@ -278,8 +282,20 @@ actor LeaderScheduler {
             let state = stateMachine.snapshotOfState
             let blocked = Array(state.blockedEvaluations.values)
             let queued = blocked.isEmpty ? [] : broker.queuedForPlanning
+            var cache = jobAsks
+            if cache.count > 2 * (blocked.count + queued.count) + 1024 { cache = [:] }
             worthPlanning = BlockedEvaluations.worthPlanning(
-                blocked, queued: queued, jobs: state.job, cluster: state.cluster, configuration: scheduler.configuration)
+                blocked, queued: queued,
+                asks: { key in
+                    guard let record = state.jobs[key] else { return nil }
+                    let version = record.versions[record.versions.count - 1].version
+                    if let cached = cache[key], cached.created == record.createIndex, cached.version == version { return cached.ask }
+                    let ask = BlockedEvaluations.JobAsk(record.current)
+                    cache[key] = (record.createIndex, version, ask)
+                    return ask
+                },
+                cluster: state.cluster, configuration: scheduler.configuration)
+            jobAsks = cache
             if !queued.isEmpty && worthPlanning.count < blocked.count { unblockAgainWhenIdle = true }
         }
         guard !worthPlanning.isEmpty else { return }
