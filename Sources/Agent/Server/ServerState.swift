@@ -265,6 +265,7 @@ public struct ServerState: Sendable {
     /// Client statuses, applied in order. A status never goes from terminal
     /// back to running: a node that reconnects after the servers marked its
     /// allocation lost is told to stop it instead.
+    ///
     /// An allocation that fails while it should run, or that runs again
     /// after the servers marked it unknown, gets an evaluation of its job
     /// (one per job, failure first), with the entry's evaluation ids.
