@@ -93,6 +93,10 @@ final class PeerConnection: Sendable {
                         multiplier: configuration.backoff.multiplier, jitter: configuration.backoff.jitter
                     )
                     config.connection.keepalive = .init(time: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout, allowWithoutCalls: true)
+                    // Each lane already writes a batch of messages at once;
+                    // holding its flush for more (up to 100 µs by default)
+                    // only delays every append and commit.
+                    config.connection.flushCoalescing = nil
                 },
                 eventLoopGroup: configuration.eventLoop ?? MultiThreadedEventLoopGroup.singleton
             )
