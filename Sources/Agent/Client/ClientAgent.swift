@@ -330,20 +330,21 @@ public actor ClientAgent {
                 dirty[id] = record.runState
             case .status(let id, let status, let observed):
                 guard var record = known[id], record.status != status.clientStatus || !status.clientStatus.isTerminal else { continue }
+                // Pending again changes nothing stored here, and the servers
+                // made the allocation pending: telling them so again would
+                // only hold its next status back by one round trip.
+                if record.status == .pending && status.clientStatus == .pending { continue }
                 let wasTerminal = record.status.isTerminal
-                let stillPending = record.status == .pending && status.clientStatus == .pending
                 record.status = status.clientStatus
                 known[id] = record
                 dirty[id] = record.runState
-                // The servers made the allocation pending: telling them so again
-                // would only hold its next status back by one round trip.
-                if stillPending { continue }
                 updates.append(ClientAllocationUpdate(
                     allocationID: id, clientStatus: status.clientStatus, clientDescription: status.description,
                     taskStates: status.tasks, observedAt: observed))
                 if status.clientStatus.isTerminal && !wasTerminal { ended.append(id) }
             }
         }
+        guard !dirty.isEmpty || !updates.isEmpty else { return }
         do {
             outbox += try local.write([], states: dirty, buffering: updates, after: &sequence)
         } catch {

@@ -14,9 +14,10 @@ import Synchronization
 /// (a share, `CpuShares`, or with `cpu_hard_limit` a cap, `NanoCpus`); and
 /// labels `caravan.alloc_id`, `caravan.task_id` and `caravan.task_name`. A
 /// missing image is pulled. stdout and stderr are followed into rotating
-/// files in `logs/`. ``destroy(_:)`` removes the container. Containers outlive the agent, so ``recover(_:)`` reattaches by
-/// container id (log lines written while no agent followed are fetched from the
-/// last log write on, to the second).
+/// files in `logs/`. ``destroy(_:)`` removes the container. Containers
+/// outlive the agent, so ``recover(_:)`` reattaches by container id (log
+/// lines written while no agent followed are fetched from the last log write
+/// on, to the second).
 public final class DockerDriver: TaskDriver {
     /// `docker`.
     public let name = "docker"

@@ -106,6 +106,7 @@ struct CgroupSupport: Sendable, Hashable {
     /// On v1, the `cpu` hierarchy only when the task asks for CPU and another
     /// hierarchy tracks its processes: each cgroup is a mkdir, a move and an
     /// rmdir per task.
+    ///
     /// On v1 the `owner` the task runs as gets its cgroups' `tasks` files:
     /// the supervisor, running as that user, joins them itself (``TaskCgroup/admit(supervisor:)``).
     func create(
