@@ -8,8 +8,8 @@ import Storage
 final class Counter: ReplicatedStateMachine, @unchecked Sendable {
     var total: UInt64 = 0
 
-    func apply(_ entry: Entry) -> UInt64 {
-        total += UInt64(entry.data[0])
+    func apply(_ entry: Entry, proposed: [UInt8]?) -> UInt64 {
+        total += UInt64((proposed ?? entry.data)[0])
         return total
     }
 
@@ -97,6 +97,20 @@ final class LocalNetwork: Sendable {
         var last: UInt64?
         for _ in 0..<20 { last = try await drivers[leader]!.propose([5]) }
         #expect(last == 100)
+    }
+
+    /// The replica that proposes a write, or forwards it, applies the command
+    /// it handed over instead of decoding the entry; the others decode. (The
+    /// commands handed over here differ from their bytes only to tell which
+    /// one was applied.)
+    @Test func theProposerAppliesTheCommandItHandedOver() async throws {
+        let (_, drivers, ticks) = try Self.cluster()
+        defer { ticks.forEach { $0.cancel() } }
+        let leader = await Self.awaitLeader(drivers)
+        #expect(try await drivers[leader]!.propose([1], decoded: [10]) == 10)
+        let follower = try await Self.follower(of: leader, in: drivers)
+        #expect(try await drivers[follower]!.submit([1], decoded: [20]) == 21, "1 decoded, then 20 handed over")
+        #expect(try await drivers[leader]!.propose([0]) == 11, "10 handed over, then 1 decoded")
     }
 
     @Test func aFollowerRefusesWritesNamingTheLeader() async throws {

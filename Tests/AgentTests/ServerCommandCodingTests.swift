@@ -41,7 +41,7 @@ import RaftCore
     @Test func snapshotsRestoreInBothForms() throws {
         let machine = ServerStateMachine()
         let register = ServerCommand.registerJob(.init(spec: Self.spec, evaluationID: "e1", at: Timestamp(seconds: 7)))
-        _ = machine.apply(Entry(term: 1, index: 1, data: ServerStateMachine.encode(register)))
+        _ = machine.apply(Entry(term: 1, index: 1, data: ServerStateMachine.encode(register)), proposed: nil)
         let packed = machine.snapshot()()
         let json = Array(try JSONEncoder().encode(machine.snapshotOfState.image))
         for data in [packed, json] {

@@ -291,7 +291,7 @@ extension ServerState {
             .describeMembers([MemberDescription(id: 1, name: "s1", address: "127.0.0.1:4647")]),
         ]
         for (i, command) in commands.enumerated() {
-            _ = machine.apply(Entry(term: 1, index: UInt64(i + 1), data: ServerStateMachine.encode(command)))
+            _ = machine.apply(Entry(term: 1, index: UInt64(i + 1), data: ServerStateMachine.encode(command)), proposed: nil)
         }
         let before = machine.snapshotOfState
         #expect(before.appliedIndex == UInt64(commands.count))

@@ -51,7 +51,16 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     private let snapshotEvery: UInt64
     private let snapshotBytes: Int
 
-    private var proposalWaiters: [UInt64: (term: UInt64, continuation: CheckedContinuation<Output?, any Error>)] = [:]
+    private var proposalWaiters: [UInt64: ProposalWaiter] = [:]
+
+    /// A proposal this replica appended, waiting to be applied.
+    private struct ProposalWaiter {
+        /// The term it was appended in: at its index, an entry of another term is not it.
+        var term: UInt64
+        /// What it encodes, handed to the state machine with it.
+        var command: StateMachine.Command?
+        var continuation: CheckedContinuation<Output?, any Error>
+    }
     /// Writes this replica forwarded to the leader, by the sequence number in their tag.
     private var forwarded: [UInt64: ForwardedWrite] = [:]
 
@@ -61,6 +70,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         var term: UInt64
         /// The tick count after which its caller stops waiting.
         var deadline: UInt64
+        /// What it encodes, handed to the state machine with it.
+        var command: StateMachine.Command?
         var continuation: CheckedContinuation<Output?, any Error>
     }
     /// Random at start, so that a tag from before a restart (its entry may
@@ -215,7 +226,9 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
 
     /// Replicates `command`; returns the state machine's output once it is
     /// committed and applied here (nil if this replica restored a snapshot past it).
-    public func propose(_ command: [UInt8]) async throws -> Output? {
+    /// `decoded`, when given, is what `command` encodes: it is applied in its
+    /// place, so the bytes are not decoded again here.
+    public func propose(_ command: [UInt8], decoded: StateMachine.Command? = nil) async throws -> Output? {
         if let failure { throw failure }
         let position: LogPosition
         do {
@@ -225,7 +238,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         }
         scheduleReady()
         return try await withCheckedThrowingContinuation { continuation in
-            proposalWaiters[position.index] = (position.term, continuation)
+            proposalWaiters[position.index] = ProposalWaiter(term: position.term, command: decoded, continuation: continuation)
         }
     }
 
@@ -238,9 +251,9 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     /// applied first (it can no longer commit), with the leader's refusal,
     /// or with `outcomeUnknown` when nothing is heard of it for
     /// `forwardTimeoutTicks` or a snapshot is restored over it.
-    public func submit(_ command: [UInt8]) async throws -> Output? {
+    public func submit(_ command: [UInt8], decoded: StateMachine.Command? = nil) async throws -> Output? {
         if let failure { throw failure }
-        if raft.role == .leader { return try await propose(command) }
+        if raft.role == .leader { return try await propose(command, decoded: decoded) }
         lastForwardSequence &+= 1
         let sequence = lastForwardSequence
         let tag = WriteTag(origin: raft.id, sequence: sequence).bytes
@@ -251,7 +264,8 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         }
         scheduleReady()
         return try await withCheckedThrowingContinuation { continuation in
-            forwarded[sequence] = ForwardedWrite(term: raft.term, deadline: ticks + forwardTimeoutTicks, continuation: continuation)
+            forwarded[sequence] = ForwardedWrite(
+                term: raft.term, deadline: ticks + forwardTimeoutTicks, command: decoded, continuation: continuation)
         }
     }
 
@@ -283,7 +297,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         }
         scheduleReady()
         _ = try await withCheckedThrowingContinuation { continuation in
-            proposalWaiters[position.index] = (position.term, continuation)
+            proposalWaiters[position.index] = ProposalWaiter(term: position.term, command: nil, continuation: continuation)
         }
     }
 
@@ -413,11 +427,12 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         var forwardedHere: ForwardedWrite?
         switch entry.kind {
         case .normal where !entry.data.isEmpty:
-            output = stateMachine.apply(entry)
+            output = stateMachine.apply(entry, proposed: waiter?.term == entry.term ? waiter?.command : nil)
         case .tagged:
             guard let (tag, command) = WriteTag.split(entry.data) else { break }
             if tag.origin == raft.id { forwardedHere = forwarded.removeValue(forKey: tag.sequence) }
-            output = stateMachine.apply(Entry(term: entry.term, index: entry.index, kind: .normal, data: command))
+            output = stateMachine.apply(Entry(term: entry.term, index: entry.index, kind: .normal, data: command),
+                                        proposed: forwardedHere?.command)
         case .confChange:
             if let change = try? ConfChange(decoding: entry.data) { stateMachine.applyMembershipChange(change, at: entry.index) }
         default:

@@ -10,9 +10,14 @@ public protocol RaftMessageSender: Sendable {
 public protocol ReplicatedStateMachine: AnyObject, SendableMetatype {
     /// The result an applied command hands back to its proposer.
     associatedtype Output: Sendable
+    /// A command as it was before it was encoded into an entry's data.
+    associatedtype Command: Sendable
 
     /// Applies one committed normal entry (never an empty or membership entry).
-    func apply(_ entry: Entry) -> Output
+    /// `proposed` is the command this replica proposed as that very entry
+    /// (same index and term), when it did: the entry's data is its encoding,
+    /// so the proposer may apply it without decoding what it just encoded.
+    func apply(_ entry: Entry, proposed: Command?) -> Output
 
     /// The whole state as of now, to be restored by `restore`: this call
     /// captures it (cheaply: a copy-on-write value, not an encoding), and the

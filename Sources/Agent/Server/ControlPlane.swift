@@ -124,14 +124,14 @@ public final class ControlPlane: Sendable {
     /// it produced. For commands built from this server's latest state, or
     /// that the leader's own components must see (heartbeats).
     func propose(_ command: ServerCommand) async throws(ControlPlaneError) -> CommandOutcome {
-        try await replicate { try await $0.propose(ServerStateMachine.encode(command)) }
+        try await replicate { try await $0.propose(command) }
     }
 
     /// Replicates `command` through whichever server leads (a follower
     /// forwards it over Raft), and returns what applying it produced here.
     /// For commands built from the request alone or from a linearizable read.
     func submit(_ command: ServerCommand) async throws(ControlPlaneError) -> CommandOutcome {
-        try await replicate { try await $0.submit(ServerStateMachine.encode(command)) }
+        try await replicate { try await $0.submit(command) }
     }
 
     private func replicate(

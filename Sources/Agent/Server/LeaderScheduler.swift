@@ -127,7 +127,7 @@ actor LeaderScheduler {
                 var failed = exhausted
                 failed.status = .failed
                 failed.statusDescription = "gave up after \(broker.deliveryLimit) attempts"
-                _ = try? await driver.propose(ServerStateMachine.encode(.upsertEvaluations([failed], at: .now)))
+                _ = try? await driver.propose(.upsertEvaluations([failed], at: .now))
             }
             wakeWorkers()
         }
@@ -240,7 +240,7 @@ actor LeaderScheduler {
     private nonisolated func commit(_ plan: Plan, evaluation: Evaluation) async -> Bool {
         let command = ServerCommand.applyPlan(.init(plan: plan, evaluation: evaluation, at: .now))
         do {
-            _ = try await driver.propose(ServerStateMachine.encode(command))
+            _ = try await driver.propose(command)
             return true
         } catch {
             logger.warning("plan for evaluation \(evaluation.id) not committed: \(error)")
@@ -257,7 +257,7 @@ actor LeaderScheduler {
             c.statusDescription = "superseded by a newer evaluation of the job"
             return c
         }
-        Task { _ = try? await driver.propose(ServerStateMachine.encode(.upsertEvaluations(cancelled, at: .now))) }
+        Task { _ = try? await driver.propose(.upsertEvaluations(cancelled, at: .now)) }
     }
 
     // MARK: Blocked and delayed evaluations
@@ -307,7 +307,7 @@ actor LeaderScheduler {
             p.createdAt = now
             return p
         }
-        _ = try? await driver.propose(ServerStateMachine.encode(.upsertEvaluations(pending, at: now)))
+        _ = try? await driver.propose(.upsertEvaluations(pending, at: now))
     }
 
     /// Redelivers evaluations whose worker went silent and releases delayed ones.
@@ -323,7 +323,7 @@ actor LeaderScheduler {
                     f.statusDescription = "no worker finished it in time"
                     return f
                 }
-                Task { _ = try? await driver.propose(ServerStateMachine.encode(.upsertEvaluations(marked, at: .now))) }
+                Task { _ = try? await driver.propose(.upsertEvaluations(marked, at: .now)) }
             }
             if let wake = broker.nextWakeUp, wake <= .now { wakeWorkers() }
         }

@@ -265,7 +265,7 @@ public final class Server: Sendable {
         }
         guard !missing.isEmpty else { return }
         do {
-            _ = try await driver.propose(ServerStateMachine.encode(.describeMembers(missing)))
+            _ = try await driver.propose(.describeMembers(missing))
         } catch {
             logger.warning("could not record the members' addresses: \(error)")
         }

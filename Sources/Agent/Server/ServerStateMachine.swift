@@ -10,6 +10,7 @@ import Synchronization
 /// handlers and scheduler workers never block the apply path for long.
 public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
     public typealias Output = CommandOutcome
+    public typealias Command = ServerCommand
 
     private let state = Mutex(ServerState())
     private let onChange: @Sendable (ServerState.Changes) -> Void
@@ -37,10 +38,18 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
         try Packed.decode(ServerCommand.self, fromPackedOrJSON: bytes)
     }
 
-    public func apply(_ entry: Entry) -> CommandOutcome {
+    /// Applies `entry`: `proposed`, when this server proposed it, or else its
+    /// decoding. Debug builds decode it anyway and check that both agree, as
+    /// the followers, which decode, must reach the leader's state.
+    public func apply(_ entry: Entry, proposed: ServerCommand?) -> CommandOutcome {
         let command: ServerCommand
         do {
-            command = try Self.decode(entry.data)
+            if let proposed {
+                assert(proposed == (try? Self.decode(entry.data)), "entry \(entry.index) does not decode to the command proposed")
+                command = proposed
+            } else {
+                command = try Self.decode(entry.data)
+            }
         } catch {
             state.withLock { $0.skip(at: entry.index) }
             return .undecodable("entry \(entry.index) is not a command this server understands: \(error)")
@@ -86,5 +95,17 @@ public final class ServerStateMachine: ReplicatedStateMachine, Sendable {
         var changes = ServerState.Changes()
         changes.stateReplaced = true
         onChange(changes)
+    }
+}
+
+extension RaftDriver where StateMachine == ServerStateMachine {
+    /// Proposes `command` (see ``propose(_:decoded:)``); this replica applies it without decoding it.
+    nonisolated func propose(_ command: ServerCommand) async throws -> CommandOutcome? {
+        try await propose(ServerStateMachine.encode(command), decoded: command)
+    }
+
+    /// Submits `command` (see ``submit(_:decoded:)``); this replica applies it without decoding it.
+    nonisolated func submit(_ command: ServerCommand) async throws -> CommandOutcome? {
+        try await submit(ServerStateMachine.encode(command), decoded: command)
     }
 }
