@@ -23,28 +23,31 @@ import Model
 /// or devices, jobs gone or stopped, and jobs that could preempt.
 public enum BlockedEvaluations {
     /// The evaluations of `blocked` (any order) worth planning now, oldest
-    /// first, once the evaluations `queued` ahead of them took their share.
+    /// first, once the evaluations queued ahead of them took their share
+    /// (`queued` names their jobs, one entry per evaluation).
     /// `asks` tells what each job asks for (nil for a job that is gone).
     ///
     /// Thousands may be blocked while only a few slots came free, so the
     /// evaluations are first sorted out by what their jobs ask, and only those
-    /// the free capacity decides are ordered (by index, not by value), walked
-    /// oldest first, and only until nothing more could fit. The queued ones
-    /// are walked only until what is left could fit none of them.
+    /// the free capacity decides are ordered (by creation time, read once
+    /// each), walked oldest first, and only until nothing more could fit. The
+    /// queued ones are walked only until what is left could fit none of them.
     public static func worthPlanning(
-        _ blocked: [Evaluation], queued: [Evaluation] = [], asks: (JobKey) -> JobAsk?, cluster: ClusterState,
+        _ blocked: [Evaluation], queued: [JobKey] = [], asks: (JobKey) -> JobAsk?, cluster: ClusterState,
         configuration: SchedulerConfiguration = SchedulerConfiguration()
     ) -> [Evaluation] {
         // The lowest priority placed anywhere: a job at least the preemption
         // delta above it may make room by preempting.
         let lowestPriority = cluster.lowestUnfinishedPriority
         var selected: [Int] = []
-        // Evaluations the free CPU and memory decide, with their job's smallest ask.
-        var candidates: [(evaluation: Int, ask: ResourceAsk)] = []
+        // Evaluations the free CPU and memory decide, with their job's smallest
+        // ask (in `candidateAsks`, so that sorting moves plain values only).
+        var candidates: [(createdAt: Timestamp, evaluation: Int, ask: Int)] = []
+        var candidateAsks: [ResourceAsk] = []
         var leastCPU = Int.max
         var leastMemoryMB = Int.max
-        for (i, evaluation) in blocked.enumerated() {
-            guard let job = asks(evaluation.jobKey), !job.stopped else {
+        for i in blocked.indices {
+            guard let job = asks(blocked[i].jobKey), !job.stopped else {
                 selected.append(i)
                 continue
             }
@@ -57,7 +60,8 @@ public enum BlockedEvaluations {
                 selected.append(i)
                 continue
             }
-            candidates.append((i, smallest))
+            candidates.append((blocked[i].createdAt, i, candidateAsks.count))
+            candidateAsks.append(smallest)
             leastCPU = min(leastCPU, smallest.cpu)
             leastMemoryMB = min(leastMemoryMB, smallest.memoryMB)
         }
@@ -66,13 +70,17 @@ public enum BlockedEvaluations {
         }
         if !candidates.isEmpty {
             var free = FreeCapacity(cluster)
-            for evaluation in queued {
+            for key in queued {
                 guard free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) else { break }
-                if let job = asks(evaluation.jobKey), !job.stopped, let ask = job.smallest { _ = free.take(ask) }
+                if let job = asks(key), !job.stopped, let ask = job.smallest { _ = free.take(ask) }
             }
             if free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) {
-                for c in candidates.indices.sorted(by: { older(candidates[$0].evaluation, candidates[$1].evaluation) }) {
-                    if free.take(candidates[c].ask) { selected.append(candidates[c].evaluation) }
+                // By creation time, read once per candidate; the id only breaks ties.
+                candidates.sort { a, b in
+                    a.createdAt != b.createdAt ? a.createdAt < b.createdAt : blocked[a.evaluation].id < blocked[b.evaluation].id
+                }
+                for candidate in candidates {
+                    if free.take(candidateAsks[candidate.ask]) { selected.append(candidate.evaluation) }
                     if !free.couldFit(cpu: leastCPU, memoryMB: leastMemoryMB) { break }
                 }
             }

@@ -101,7 +101,7 @@ import Model
             Evaluation(id: EvaluationID("queued-\(spec.id)"), namespace: spec.namespace, jobID: spec.id, jobType: spec.type,
                        priority: spec.priority, trigger: .jobRegister, status: .pending, createdAt: Fixture.t0)
         }
-        let woken = BlockedEvaluations.worthPlanning(blocked, queued: queued, asks: { jobs[$0].map(BlockedEvaluations.JobAsk.init) }, cluster: state)
+        let woken = BlockedEvaluations.worthPlanning(blocked, queued: queued.map(\.jobKey), asks: { jobs[$0].map(BlockedEvaluations.JobAsk.init) }, cluster: state)
         #expect(woken.map(\.jobID) == ["waiting-0"], "three slots free, two spoken for")
         #expect(BlockedEvaluations.worthPlanning(blocked, asks: { jobs[$0].map(BlockedEvaluations.JobAsk.init) }, cluster: state).count == 3, "with nothing queued, all three")
     }

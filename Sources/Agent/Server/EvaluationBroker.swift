@@ -41,14 +41,16 @@ public struct EvaluationBroker: Sendable {
     /// Evaluations the broker holds in any state.
     public var count: Int { known.count }
 
-    /// Evaluations that are or will be planned before one enqueued now: ready,
-    /// waiting behind their job's outstanding one, or outstanding (not yet
-    /// acknowledged: their plans may not be applied). Not the delayed ones.
-    public var queuedForPlanning: [Evaluation] {
-        ready.evaluations + waitingByJob.values + outstanding.values.map(\.evaluation)
+    /// The jobs of the evaluations that are or will be planned before one
+    /// enqueued now, one entry per evaluation: ready, waiting behind their
+    /// job's outstanding one, or outstanding (not yet acknowledged: their
+    /// plans may not be applied). Not the delayed ones. (A job has at most
+    /// one evaluation in each of the three.)
+    public var queuedJobs: [JobKey] {
+        Array(readyJobs) + waitingByJob.keys + outstandingJobs
     }
 
-    /// Whether ``queuedForPlanning`` is empty (delayed evaluations may remain).
+    /// Whether ``queuedJobs`` is empty (delayed evaluations may remain).
     public var isDrained: Bool { ready.isEmpty && waitingByJob.isEmpty && outstanding.isEmpty }
 
     /// Evaluations that a newer one of the same job made unnecessary; the

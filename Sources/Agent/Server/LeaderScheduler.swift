@@ -281,7 +281,7 @@ actor LeaderScheduler {
             // Gone before the proposal is awaited (see `planOnSnapshot(_:now:)`).
             let state = stateMachine.snapshotOfState
             let blocked = Array(state.blockedEvaluations.values)
-            let queued = blocked.isEmpty ? [] : broker.queuedForPlanning
+            let queued = blocked.isEmpty ? [] : broker.queuedJobs
             var cache = jobAsks
             if cache.count > 2 * (blocked.count + queued.count) + 1024 { cache = [:] }
             worthPlanning = BlockedEvaluations.worthPlanning(
