@@ -8,6 +8,9 @@ public struct SpecReader {
     let path: String
     private let pairs: [(key: String, value: SpecValue)]
     private var known: [String] = []
+    /// Which of the first 64 pairs a key asked for found (the rest, and any
+    /// pair not found, ``finish()`` looks up in `known`).
+    private var found: UInt64 = 0
     let diagnostics: SpecDiagnostics
 
     /// A reader of `value`, which must be a map (null reads as an empty map).
@@ -17,9 +20,17 @@ public struct SpecReader {
         switch value {
         case .map(let pairs):
             self.pairs = pairs
-            var seen = Set<String>()
-            for pair in pairs where !seen.insert(pair.key).inserted {
-                diagnostics.report(childPath(path, pair.key), "duplicate key")
+            // Most maps are small, and comparing their pairs beats hashing
+            // every key into a set (a quarter of reading a specification).
+            if pairs.count <= 16 {
+                for i in pairs.indices where pairs[..<i].contains(where: { $0.key == pairs[i].key }) {
+                    diagnostics.report(childPath(path, pairs[i].key), "duplicate key")
+                }
+            } else {
+                var seen = Set<String>()
+                for pair in pairs where !seen.insert(pair.key).inserted {
+                    diagnostics.report(childPath(path, pair.key), "duplicate key")
+                }
             }
         case .null:
             self.pairs = []
@@ -35,10 +46,12 @@ public struct SpecReader {
 
     /// The raw value at `key`; nil when absent or null. Marks `key` known.
     mutating func value(_ key: String) -> SpecValue? {
+        if known.isEmpty { known.reserveCapacity(24) }
         known.append(key)
-        guard let v = pairs.first(where: { $0.key == key })?.value else { return nil }
-        if case .null = v { return nil }
-        return v
+        guard let i = pairs.firstIndex(where: { $0.key == key }) else { return nil }
+        if i < 64 { found |= 1 << i }
+        if case .null = pairs[i].value { return nil }
+        return pairs[i].value
     }
 
     /// Whether `key` is present (and not null). Does not mark it known.
@@ -186,7 +199,7 @@ public struct SpecReader {
 
     /// Reports keys that were never asked for.
     func finish() {
-        for pair in pairs where !known.contains(pair.key) {
+        for (i, pair) in pairs.enumerated() where (i >= 64 || found & (1 << i) == 0) && !known.contains(pair.key) {
             var message = "unknown key"
             if let near = suggestion(for: pair.key, among: known) {
                 message += "; did you mean \"\(near)\"?"

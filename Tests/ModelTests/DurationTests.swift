@@ -11,12 +11,20 @@ import Testing
         ("10us", .microseconds(10)),
         ("0", .zero),
         ("24h", .seconds(86_400)),
+        ("-1.5s", .milliseconds(-1500)),
+        ("+2m", .seconds(120)),
+        (" 250ms ", .milliseconds(250)),
+        ("10µs", .microseconds(10)),
+        ("1h0m0.5s", .milliseconds(3_600_500)),
+        ("-0", .zero),
+        ("7d", .seconds(604_800)),
+        ("100ns", .nanoseconds(100)),
     ])
     func parsesNomadDurations(text: String, expected: Duration) {
         #expect(Duration(nomad: text) == expected)
     }
 
-    @Test(arguments: ["", "30", "5 parsecs", "h", "1x", "--1s"])
+    @Test(arguments: ["", "30", "5 parsecs", "h", "1x", "--1s", "-", " - ", "1MS", "1.2.3s", "1sm", "1h 30m", "3μs"])
     func rejectsMalformedDurations(text: String) {
         #expect(Duration(nomad: text) == nil)
     }

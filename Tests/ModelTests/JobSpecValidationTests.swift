@@ -40,6 +40,27 @@ import Model
         #expect(found == [#"groups[0].tasks[0].resources.memroy_mb: unknown key; did you mean "memory_mb"?"#])
     }
 
+    /// Small maps and large ones (the reader checks them differently) report
+    /// each repeated key. (The YAML and JSON parsers refuse repeated keys
+    /// before the reader sees them; a tree built in code may hold them.)
+    @Test func duplicateKeysAreReported() {
+        func problems(task extra: [(key: String, value: SpecValue)], job: [(key: String, value: SpecValue)] = []) -> [String] {
+            let task = SpecValue.map([("name", .string("t")), ("driver", .string("exec"))] + extra)
+            let group = SpecValue.map([("name", .string("g")), ("tasks", .list([task]))])
+            do {
+                _ = try JobSpec(document: .map([("id", .string("x")), ("groups", .list([group]))] + job))
+                return []
+            } catch {
+                return error.problems.map(\.description)
+            }
+        }
+        #expect(problems(task: [], job: [("id", .string("y"))]) == ["id: duplicate key"])
+        let unknown = (0..<20).map { (key: "x\($0)", value: SpecValue.string("1")) }
+        let found = problems(task: unknown + [("driver", .string("docker"))])
+        #expect(found.filter { $0.hasSuffix("duplicate key") } == ["groups[0].tasks[0].driver: duplicate key"])
+        #expect(found.filter { $0.contains("unknown key") }.count == 20)
+    }
+
     @Test func reportsEveryProblemAtOnce() {
         let found = problems("""
             id: "bad id!"
