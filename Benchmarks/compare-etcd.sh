@@ -6,7 +6,9 @@
 # golang-etcd-server-dev); Caravan takes ~250-byte job registrations
 # (RegistrationThroughput). Each runs with 1 and 64 concurrent clients, then
 # its leader is killed with SIGKILL and the time to the next acknowledged
-# write is measured the same way on both.
+# write is measured the same way on both. Each run also reports the CPU time
+# per acknowledged write, of the three servers together and of the client:
+# on a machine both share, that is what bounds the rate once the CPUs are busy.
 #
 #   Benchmarks/compare-etcd.sh [WRITES=10000]
 #
@@ -56,8 +58,9 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 results="$work/results"
-"$work/putbench" -endpoints "$(endpoints 0 1 2)" -clients 1 -total "$WRITES" | tee -a "$results"
-"$work/putbench" -endpoints "$(endpoints 0 1 2)" -clients 64 -total "$WRITES" | tee -a "$results"
+server_pids=$(IFS=,; echo "${pids[*]}")
+"$work/putbench" -endpoints "$(endpoints 0 1 2)" -clients 1 -total "$WRITES" -server-pids "$server_pids" | tee -a "$results"
+"$work/putbench" -endpoints "$(endpoints 0 1 2)" -clients 64 -total "$WRITES" -server-pids "$server_pids" | tee -a "$results"
 leader=""
 for i in 0 1 2; do
     if ETCDCTL_API=3 etcdctl --endpoints "$(endpoints $i)" endpoint status -w json | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["Status"]; sys.exit(0 if s["header"]["member_id"]==s["leader"] else 1)'; then leader=$i; fi
@@ -89,6 +92,11 @@ for clients in ('1', '64'):
     if not e or not c: continue
     print(f"clients={clients}: writes/s {c['puts/s']:.0f} vs {e['puts/s']:.0f} = {c['puts/s']/e['puts/s']:.2f}x; "
           f"p50 {c['p50_ms']:.2f} vs {e['p50_ms']:.2f} ms; p99 {c['p99_ms']:.2f} vs {e['p99_ms']:.2f} ms")
+    # Both share this machine's CPUs: CPU time per acknowledged write bounds the rate once they are busy.
+    if 'server_cpu_us' in c and 'server_cpu_us' in e:
+        print(f"  CPU per write: servers {c['server_cpu_us']:.0f} vs {e['server_cpu_us']:.0f} us "
+              f"= {c['server_cpu_us']/max(e['server_cpu_us'], 1):.2f}x; "
+              f"client {c['client_cpu_us']:.0f} vs {e['client_cpu_us']:.0f} us")
 e, c = rows.get(('etcd', 'failover')), rows.get(('caravan', 'failover'))
 if e and c:
     print(f"failover after kill -9: {c['failover_ms']:.0f} ms vs {e['failover_ms']:.0f} ms")

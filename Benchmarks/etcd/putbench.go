@@ -1,7 +1,8 @@
 // putbench: the etcd side of Benchmarks/compare-etcd.sh. It puts 256-byte
 // values with etcd's own Go client (clientv3, from Debian's
 // golang-etcd-server-dev) from a number of concurrent clients and prints
-// one line: puts/s and p50/p99 latency in milliseconds.
+// one line: puts/s, p50/p99 latency in milliseconds, and the CPU time per
+// put of the servers named by -server-pids (together) and of this client.
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +26,7 @@ func main() {
 	total := flag.Int("total", 10000, "puts in all")
 	valueSize := flag.Int("value-size", 256, "bytes per value")
 	killPid := flag.Int("failover-kill", 0, "instead: SIGKILL this pid (the leader), then put until one succeeds and print the time")
+	serverPids := flag.String("server-pids", "", "comma-separated pids of the servers, whose CPU time per put is printed")
 	flag.Parse()
 	if *killPid != 0 {
 		failover(strings.Split(*endpoints, ","), *killPid)
@@ -48,6 +51,7 @@ func main() {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	failures := 0
+	serversBefore, ownBefore := serversCPU(*serverPids), ownCPU()
 	start := time.Now()
 	for w := 0; w < *clients; w++ {
 		wg.Add(1)
@@ -75,14 +79,45 @@ func main() {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	serverCPU := (serversCPU(*serverPids) - serversBefore) / float64(*total) * 1e6
+	clientCPU := (ownCPU() - ownBefore) / float64(*total) * 1e6
 	sort.Slice(latencies, func(a, b int) bool { return latencies[a] < latencies[b] })
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	fmt.Printf("etcd clients=%d puts=%d failures=%d seconds=%.2f puts/s=%.0f p50_ms=%.2f p99_ms=%.2f\n",
+	fmt.Printf("etcd clients=%d puts=%d failures=%d seconds=%.2f puts/s=%.0f p50_ms=%.2f p99_ms=%.2f server_cpu_us=%.0f client_cpu_us=%.0f\n",
 		*clients, *total, failures, elapsed.Seconds(), float64(*total)/elapsed.Seconds(),
-		ms(latencies[len(latencies)/2]), ms(latencies[len(latencies)*99/100]))
+		ms(latencies[len(latencies)/2]), ms(latencies[len(latencies)*99/100]), serverCPU, clientCPU)
 	if failures > 0 {
 		os.Exit(1)
 	}
+}
+
+// ownCPU is this process's CPU time so far, in seconds.
+func ownCPU() float64 {
+	var usage syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
+	return float64(usage.Utime.Nano()+usage.Stime.Nano()) / 1e9
+}
+
+// serversCPU is the CPU time the processes in pids (comma-separated) used so
+// far, in seconds: utime and stime of /proc/<pid>/stat, in the kernel's
+// USER_HZ of 100 ticks a second.
+func serversCPU(pids string) float64 {
+	total := 0.0
+	for _, pid := range strings.Split(pids, ",") {
+		if pid == "" {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command, which ends at the last ')': state is the first; utime and stime the 12th and 13th.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		utime, _ := strconv.ParseFloat(fields[11], 64)
+		stime, _ := strconv.ParseFloat(fields[12], 64)
+		total += (utime + stime) / 100
+	}
+	return total
 }
 
 // failover measures SIGKILL of the leader to the next acknowledged put, as

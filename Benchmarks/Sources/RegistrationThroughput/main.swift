@@ -10,7 +10,9 @@
 //   .build/release/RegistrationThroughput CARAVAND_PATH [REGISTRATIONS=10000] [CALLERS=1,64]
 //
 // It prints one line per caller count and one for failover, in the form
-// Benchmarks/compare-etcd.sh reads.
+// Benchmarks/compare-etcd.sh reads. Each caller-count line gives the CPU
+// time per acknowledged registration: the three servers' together
+// (`server_cpu_us`) and this process's (`client_cpu_us`).
 import API
 import BenchmarkSupport
 import Foundation
@@ -75,7 +77,18 @@ try await probe("read-index") {
 }
 try await probe("register-at-leader") { _ = try await connections[probeLeader].jobs.register(registerTrueJob("probe-\(UUID().uuidString)")) }
 
+/// CPU seconds used so far by this process (every thread; the callers' side).
+func ownCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+/// CPU seconds used so far by the servers together.
+@MainActor func serversCPUSeconds() -> Double { all.compactMap { cluster.cpuSeconds("s\($0 + 1)")?.own }.reduce(0, +) }
+
 for callers in callerCounts {
+    let (serversBefore, ownBefore) = (serversCPUSeconds(), ownCPUSeconds())
     let start = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for caller in 0..<callers {
@@ -98,7 +111,11 @@ for callers in callerCounts {
     }
     let elapsed = (ContinuousClock.now - start).inSeconds
     let l = Latencies(latencies)
-    print("caravan clients=\(callers) puts=\(registrations) seconds=\(format(elapsed, 2)) puts/s=\(format(Double(registrations) / elapsed, 0)) p50_ms=\(format(l.percentile(0.5), 2)) p99_ms=\(format(l.percentile(0.99), 2))")
+    // CPU per acknowledged write, in microseconds: on a machine the servers
+    // and callers share, what bounds the rate once the CPUs are busy.
+    let serverCPU = (serversCPUSeconds() - serversBefore) / Double(registrations) * 1e6
+    let callerCPU = (ownCPUSeconds() - ownBefore) / Double(registrations) * 1e6
+    print("caravan clients=\(callers) puts=\(registrations) seconds=\(format(elapsed, 2)) puts/s=\(format(Double(registrations) / elapsed, 0)) p50_ms=\(format(l.percentile(0.5), 2)) p99_ms=\(format(l.percentile(0.99), 2)) server_cpu_us=\(format(serverCPU, 0)) client_cpu_us=\(format(callerCPU, 0))")
 }
 
 // Failover: kill -9 the leader, then register through the survivors until one succeeds.
