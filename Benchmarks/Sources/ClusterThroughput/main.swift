@@ -9,7 +9,12 @@
 // the latency of a job that waits for no other.
 //
 // Baseline, measured in the same run: how fast this machine starts /bin/true
-// one process after another with posix_spawn (the least work a job costs a client).
+// one process after another with posix_spawn (the least work a job costs a
+// client), and the CPU time each such child takes.
+//
+// CPU time per completed job is split into the servers', the clients' own
+// and their tasks': on a machine they all share, it is what bounds the rate
+// (two CPUs at 1,000 jobs/s leave 2 ms per job for all of it).
 //
 //   cd Benchmarks && swift build -c release --product ClusterThroughput
 //   .build/release/ClusterThroughput CARAVAND_PATH [JOBS] [SUBMITTERS]
@@ -32,6 +37,13 @@ let submitters = arguments.count > 3 ? Int(arguments[3]) ?? 32 : 32
 // Baseline: sequential /bin/true with posix_spawn and waitpid (Foundation's
 // Process is far slower here, and no fair measure of what a process costs).
 let baselineRuns = 500
+/// CPU seconds of this process's reaped children so far.
+func childrenCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+let baselineChildrenBefore = childrenCPUSeconds()
 let baselineStart = ContinuousClock.now
 for _ in 0..<baselineRuns {
     var pid: pid_t = 0
@@ -42,6 +54,7 @@ for _ in 0..<baselineRuns {
     waitpid(pid, &status, 0)
 }
 let baselineRate = Double(baselineRuns) / (ContinuousClock.now - baselineStart).inSeconds
+let baselineTaskCPU = (childrenCPUSeconds() - baselineChildrenBefore) / Double(baselineRuns)
 
 let cluster = try LocalCluster(caravand: caravand, servers: 3)
 for i in 0..<3 { try cluster.startServer(i) }
@@ -160,8 +173,13 @@ for n in 0..<unloadedJobs {
 let unloadedLatencies = Latencies(unloaded)
 let unloadedPlacings = Latencies(unloadedPlacing)
 
-let cpuBefore = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.cpuSeconds(name) }
-    .reduce(0) { $0 + $1.own + $1.children }
+/// CPU seconds so far: the servers', the clients' own, and their tasks'.
+@MainActor func cpuByPart() -> (servers: Double, clients: Double, tasks: Double) {
+    let servers = ["s1", "s2", "s3"].compactMap { cluster.cpuSeconds($0)?.own }.reduce(0, +)
+    let clients = ["c1", "c2"].compactMap { cluster.cpuSeconds($0) }
+    return (servers, clients.map(\.own).reduce(0, +), clients.map(\.children).reduce(0, +))
+}
+let cpuBefore = cpuByPart()
 let indexBefore = try await connections[0].cluster.status(Caravan_Api_V1_GetStatusRequest()).appliedIndex
 let start = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -203,6 +221,10 @@ print("  one at a time:    p50 \(String(format: "%.1f", unloadedLatencies.percen
 let peaks = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.peakResidentMB(name).map { "\(name) \($0)" } }
 print("  peak RSS (MiB):    \(peaks.joined(separator: ", "))")
 let cpu = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.cpuSeconds(name).map { (name, $0) } }
-let totalCPU = cpu.reduce(0) { $0 + $1.1.own + $1.1.children } - cpuBefore
-print("  CPU (s):          \(cpu.map { "\($0.0) \(String(format: "%.1f", $0.1.own))" + ($0.1.children > 0 ? "+\(String(format: "%.1f", $0.1.children)) tasks" : "") }.joined(separator: ", ")); \(String(format: "%.2f", totalCPU * 1000 / Double(max(1, s.completed.count)))) ms per job in the main run")
-print("  baseline:         /bin/true posix_spawn'ed sequentially at \(String(format: "%.0f", baselineRate))/s on this machine; the cluster reaches \(String(format: "%.2f", rate / baselineRate))x of it")
+let cpuAfter = cpuByPart()
+/// CPU milliseconds per completed job in the main run.
+func perJob(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000 / Double(max(1, s.completed.count))) }
+let (serversCPU, clientsCPU, tasksCPU) = (cpuAfter.servers - cpuBefore.servers, cpuAfter.clients - cpuBefore.clients, cpuAfter.tasks - cpuBefore.tasks)
+print("  CPU (s):          \(cpu.map { "\($0.0) \(String(format: "%.1f", $0.1.own))" + ($0.1.children > 0 ? "+\(String(format: "%.1f", $0.1.children)) tasks" : "") }.joined(separator: ", ")); \(perJob(serversCPU + clientsCPU + tasksCPU)) ms per job in the main run")
+print("  CPU per job:      servers \(perJob(serversCPU)) ms, clients \(perJob(clientsCPU)) ms, tasks \(perJob(tasksCPU)) ms (main run)")
+print("  baseline:         /bin/true posix_spawn'ed sequentially at \(String(format: "%.0f", baselineRate))/s on this machine (\(String(format: "%.2f", baselineTaskCPU * 1000)) ms of CPU each, in the child); the cluster reaches \(String(format: "%.2f", rate / baselineRate))x of it")
