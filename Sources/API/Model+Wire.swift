@@ -16,7 +16,12 @@ extension Timestamp {
 
 /// JSON as the wire carries Model values: sorted keys, so equal values encode equally.
 public enum WireJSON {
+    /// `value` as JSON with sorted keys; empty when it cannot be (a NaN).
+    /// Written through Packed (``Packed/jsonText(_:)``): the same text as
+    /// `JSONEncoder`'s, several times faster; `JSONEncoder` only for a value
+    /// Packed refuses.
     public static func encode(_ value: some Encodable) -> Data {
+        if let packed = try? Packed.encode(value), let text = Packed.jsonText(packed) { return Data(text) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(value)) ?? Data()

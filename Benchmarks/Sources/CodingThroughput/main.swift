@@ -1,6 +1,8 @@
 // Encodes and decodes the values Raft entries, snapshots and the node watch
 // carry: a job (its spec goes through the spec reader) and an allocation,
-// in Packed and, as the baseline measured in the same run, in WireJSON.
+// in Packed and, as the baseline measured in the same run, in JSON
+// (Foundation's encoder; WireJSON's decoder). Then WireJSON's encoding of a
+// job, which goes through Packed, against Foundation's encoder.
 //
 //   cd Benchmarks && swift run -c release CodingThroughput [iterations]
 import API
@@ -40,12 +42,19 @@ func measure(_ label: String, _ body: () throws -> Void) rethrows -> Double {
     return perSecond
 }
 
+/// The baseline: Foundation's encoder, as `WireJSON.encode` used it before it went through Packed.
+func foundationJSON(_ value: some Encodable) -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return (try? encoder.encode(value)) ?? Data()
+}
+
 print("CodingThroughput: \(iterations) iterations each")
 for (name, encodePacked, decodePacked, encodeJSON, decodeJSON) in [
     ("job", { _ = try Packed.encode(job) }, { [bytes = try Packed.encode(job)] in _ = try Packed.decode(Job.self, from: bytes) },
-     { _ = WireJSON.encode(job) }, { [data = WireJSON.encode(job)] in _ = try WireJSON.decode(Job.self, from: data) }),
+     { _ = foundationJSON(job) }, { [data = WireJSON.encode(job)] in _ = try WireJSON.decode(Job.self, from: data) }),
     ("allocation", { _ = try Packed.encode(allocation) }, { [bytes = try Packed.encode(allocation)] in _ = try Packed.decode(Allocation.self, from: bytes) },
-     { _ = WireJSON.encode(allocation) }, { [data = WireJSON.encode(allocation)] in _ = try WireJSON.decode(Allocation.self, from: data) }),
+     { _ = foundationJSON(allocation) }, { [data = WireJSON.encode(allocation)] in _ = try WireJSON.decode(Allocation.self, from: data) }),
 ] as [(String, () throws -> Void, () throws -> Void, () throws -> Void, () throws -> Void)] {
     let pe = try measure("\(name) Packed encode", encodePacked)
     let je = try measure("\(name) JSON encode", encodeJSON)
@@ -53,6 +62,12 @@ for (name, encodePacked, decodePacked, encodeJSON, decodeJSON) in [
     let jd = try measure("\(name) JSON decode", decodeJSON)
     print("  \(name): Packed is \(String(format: "%.2f", pe / je))x JSON's encode rate, \(String(format: "%.2f", pd / jd))x its decode rate")
 }
+
+// API payloads: WireJSON writes JSON through Packed (Packed.jsonText), the
+// same text as Foundation's encoder.
+let viaPacked = measure("job WireJSON encode", { _ = WireJSON.encode(job) })
+let viaFoundation = measure("job JSONEncoder encode", { _ = foundationJSON(job) })
+print("  WireJSON writes a job's JSON \(String(format: "%.2f", viaPacked / viaFoundation))x as fast as JSONEncoder")
 
 // A registration's Raft entry carries the spec as JSON text, read with
 // SpecValue's own JSON reader; the Packed tree is the alternative.
