@@ -2,94 +2,55 @@ extension Duration {
     /// Parses a Nomad/Go-style duration: "30s", "5m", "1h30m", "1.5h",
     /// "250ms", "10us", "0". Returns nil when the text is not a duration.
     public init?(nomad text: String) {
-        // Specifications and Raft entries carry durations as such text, so
-        // the common form, ASCII without spaces, is read as bytes (the
-        // character-wise reading below was a quarter of a job's decoding).
-        if let parsed = Self.nanoseconds(asciiNomad: text) {
-            guard let nanos = parsed else { return nil }
-            self = .nanoseconds(nanos)
-            return
-        }
-        var s = Substring(text.trimmingSpaces())
-        guard !s.isEmpty else { return nil }
+        // Read as UTF-8 bytes: specifications and Raft entries carry
+        // durations as text, and reading it character-wise (Unicode property
+        // lookups per character) was a quarter of decoding a job.
+        var text = text.first?.isWhitespace == true || text.last?.isWhitespace == true ? text.trimmingSpaces() : text
+        guard let nanos = text.withUTF8(Self.nanoseconds(nomad:)) else { return nil }
+        self = .nanoseconds(nanos)
+    }
+
+    /// The nanoseconds `bytes` (trimmed) name, or nil when they name no duration.
+    private static func nanoseconds(nomad bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var i = 0
         var negative = false
-        if s.first == "-" || s.first == "+" {
-            negative = s.first == "-"
-            s = s.dropFirst()
-            guard !s.isEmpty else { return nil }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
+            negative = bytes[i] == UInt8(ascii: "-")
+            i += 1
         }
-        if s == "0" {
-            self = .zero
-            return
+        guard i < bytes.count else { return nil }
+        if bytes.count - i == 1 && bytes[i] == UInt8(ascii: "0") { return 0 }
+        func isUnitByte(_ b: UInt8) -> Bool {
+            // ASCII letters, and the two bytes of "µ" (U+00B5).
+            ((b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")) || b == 0xC2 || b == 0xB5
         }
         var totalNanos: Double = 0
-        while !s.isEmpty {
-            let number = s.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            s = s.dropFirst(number.count)
-            let unit = s.prefix { $0.isLetter || $0 == "µ" }
-            guard !unit.isEmpty else { return nil }
-            s = s.dropFirst(unit.count)
-            let scale: Double
-            switch unit {
-            case "ns": scale = 1
-            case "us", "µs": scale = 1_000
-            case "ms": scale = 1_000_000
-            case "s": scale = 1_000_000_000
-            case "m": scale = 60 * 1_000_000_000
-            case "h": scale = 3_600 * 1_000_000_000
-            case "d": scale = 86_400 * 1_000_000_000
-            default: return nil
+        while i < bytes.count {
+            let numberStart = i
+            while i < bytes.count, (bytes[i] >= UInt8(ascii: "0") && bytes[i] <= UInt8(ascii: "9")) || bytes[i] == UInt8(ascii: ".") { i += 1 }
+            guard i > numberStart,
+                  let value = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[numberStart..<i]), as: UTF8.self))
+            else { return nil }
+            let unitStart = i
+            while i < bytes.count, isUnitByte(bytes[i]) { i += 1 }
+            let unit = bytes[unitStart..<i]
+            func named(_ name: StaticString) -> Bool {
+                unit.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
             }
+            let scale: Double
+            if named("ns") { scale = 1 }
+            else if named("us") || named("µs") { scale = 1_000 }
+            else if named("ms") { scale = 1_000_000 }
+            else if named("s") { scale = 1_000_000_000 }
+            else if named("m") { scale = 60 * 1_000_000_000 }
+            else if named("h") { scale = 3_600 * 1_000_000_000 }
+            else if named("d") { scale = 86_400 * 1_000_000_000 }
+            else { return nil }
             totalNanos += value * scale
         }
         guard totalNanos < 9.2e18 else { return nil }
         let nanos = Int64(totalNanos.rounded())
-        self = .nanoseconds(negative ? -nanos : nanos)
-    }
-
-    /// `init(nomad:)` for ASCII text without whitespace, as bytes: nil when
-    /// the text is not such (the caller reads it character-wise), .some(nil)
-    /// when it is but names no duration.
-    private static func nanoseconds(asciiNomad text: String) -> Int64?? {
-        var text = text
-        return text.withUTF8 { bytes -> Int64?? in
-            guard !bytes.isEmpty, bytes.allSatisfy({ $0 < 0x80 && $0 != 0x20 && !(0x09...0x0D).contains($0) }) else { return nil }
-            var i = 0
-            var negative = false
-            if bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") {
-                negative = bytes[0] == UInt8(ascii: "-")
-                i = 1
-            }
-            if bytes.count - i == 1 && bytes[i] == UInt8(ascii: "0") { return .some(0) }
-            guard i < bytes.count else { return .some(nil) }
-            var totalNanos: Double = 0
-            while i < bytes.count {
-                let numberStart = i
-                while i < bytes.count, (bytes[i] >= UInt8(ascii: "0") && bytes[i] <= UInt8(ascii: "9")) || bytes[i] == UInt8(ascii: ".") { i += 1 }
-                guard i > numberStart,
-                      let value = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[numberStart..<i]), as: UTF8.self))
-                else { return .some(nil) }
-                let unitStart = i
-                while i < bytes.count, (bytes[i] | 0x20) >= UInt8(ascii: "a") && (bytes[i] | 0x20) <= UInt8(ascii: "z") { i += 1 }
-                let scale: Double
-                let length = i - unitStart
-                switch (length, length > 0 ? bytes[unitStart] : 0, length == 2 ? bytes[unitStart + 1] : 0) {
-                case (2, UInt8(ascii: "n"), UInt8(ascii: "s")): scale = 1
-                case (2, UInt8(ascii: "u"), UInt8(ascii: "s")): scale = 1_000
-                case (2, UInt8(ascii: "m"), UInt8(ascii: "s")): scale = 1_000_000
-                case (1, UInt8(ascii: "s"), _): scale = 1_000_000_000
-                case (1, UInt8(ascii: "m"), _): scale = 60 * 1_000_000_000
-                case (1, UInt8(ascii: "h"), _): scale = 3_600 * 1_000_000_000
-                case (1, UInt8(ascii: "d"), _): scale = 86_400 * 1_000_000_000
-                default: return .some(nil)
-                }
-                totalNanos += value * scale
-            }
-            guard totalNanos < 9.2e18 else { return .some(nil) }
-            let nanos = Int64(totalNanos.rounded())
-            return .some(negative ? -nanos : nanos)
-        }
+        return negative ? -nanos : nanos
     }
 
     /// Whole nanoseconds in this duration (saturating).

@@ -21,16 +21,12 @@ public struct SpecReader {
         case .map(let pairs):
             self.pairs = pairs
             // Most maps are small, and comparing their pairs beats hashing
-            // every key into a set (a quarter of reading a specification).
-            if pairs.count <= 16 {
-                for i in pairs.indices where pairs[..<i].contains(where: { $0.key == pairs[i].key }) {
-                    diagnostics.report(childPath(path, pairs[i].key), "duplicate key")
-                }
-            } else {
-                var seen = Set<String>()
-                for pair in pairs where !seen.insert(pair.key).inserted {
-                    diagnostics.report(childPath(path, pair.key), "duplicate key")
-                }
+            // every key into a set (a quarter of reading a specification);
+            // a large map is hashed, so the check never grows quadratic.
+            var seen = Set<String>()
+            for (i, pair) in pairs.enumerated() {
+                let repeated = pairs.count <= 16 ? pairs[..<i].contains { $0.key == pair.key } : !seen.insert(pair.key).inserted
+                if repeated { diagnostics.report(childPath(path, pair.key), "duplicate key") }
             }
         case .null:
             self.pairs = []

@@ -118,4 +118,13 @@ extension Duration {
     public var inMilliseconds: Double { inSeconds * 1000 }
 }
 
+/// CPU seconds (user and system) used so far by this process (`RUSAGE_SELF`,
+/// every thread) or by its reaped children (`RUSAGE_CHILDREN`).
+public func processCPUSeconds(_ who: __rusage_who) -> Double {
+    var usage = rusage()
+    getrusage(who.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 public func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }

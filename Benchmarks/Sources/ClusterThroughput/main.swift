@@ -37,13 +37,7 @@ let submitters = arguments.count > 3 ? Int(arguments[3]) ?? 32 : 32
 // Baseline: sequential /bin/true with posix_spawn and waitpid (Foundation's
 // Process is far slower here, and no fair measure of what a process costs).
 let baselineRuns = 500
-/// CPU seconds of this process's reaped children so far.
-func childrenCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-let baselineChildrenBefore = childrenCPUSeconds()
+let baselineChildrenBefore = processCPUSeconds(RUSAGE_CHILDREN)
 let baselineStart = ContinuousClock.now
 for _ in 0..<baselineRuns {
     var pid: pid_t = 0
@@ -54,7 +48,7 @@ for _ in 0..<baselineRuns {
     waitpid(pid, &status, 0)
 }
 let baselineRate = Double(baselineRuns) / (ContinuousClock.now - baselineStart).inSeconds
-let baselineTaskCPU = (childrenCPUSeconds() - baselineChildrenBefore) / Double(baselineRuns)
+let baselineTaskCPU = (processCPUSeconds(RUSAGE_CHILDREN) - baselineChildrenBefore) / Double(baselineRuns)
 
 let cluster = try LocalCluster(caravand: caravand, servers: 3)
 for i in 0..<3 { try cluster.startServer(i) }

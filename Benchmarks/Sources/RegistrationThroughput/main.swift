@@ -77,18 +77,11 @@ try await probe("read-index") {
 }
 try await probe("register-at-leader") { _ = try await connections[probeLeader].jobs.register(registerTrueJob("probe-\(UUID().uuidString)")) }
 
-/// CPU seconds used so far by this process (every thread; the callers' side).
-func ownCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
 /// CPU seconds used so far by the servers together.
 @MainActor func serversCPUSeconds() -> Double { all.compactMap { cluster.cpuSeconds("s\($0 + 1)")?.own }.reduce(0, +) }
 
 for callers in callerCounts {
-    let (serversBefore, ownBefore) = (serversCPUSeconds(), ownCPUSeconds())
+    let (serversBefore, ownBefore) = (serversCPUSeconds(), processCPUSeconds(RUSAGE_SELF))
     let start = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for caller in 0..<callers {
@@ -114,7 +107,7 @@ for callers in callerCounts {
     // CPU per acknowledged write, in microseconds: on a machine the servers
     // and callers share, what bounds the rate once the CPUs are busy.
     let serverCPU = (serversCPUSeconds() - serversBefore) / Double(registrations) * 1e6
-    let callerCPU = (ownCPUSeconds() - ownBefore) / Double(registrations) * 1e6
+    let callerCPU = (processCPUSeconds(RUSAGE_SELF) - ownBefore) / Double(registrations) * 1e6
     print("caravan clients=\(callers) puts=\(registrations) seconds=\(format(elapsed, 2)) puts/s=\(format(Double(registrations) / elapsed, 0)) p50_ms=\(format(l.percentile(0.5), 2)) p99_ms=\(format(l.percentile(0.99), 2)) server_cpu_us=\(format(serverCPU, 0)) client_cpu_us=\(format(callerCPU, 0))")
 }
 
