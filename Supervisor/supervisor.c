@@ -11,6 +11,8 @@
 //      itself spares the kernel's global cgroup lock, whose synchronize_rcu
 //      made moving a process by pid cost milliseconds. When it fails, writes
 //      "join ERRNO PATH" to STATE_DIR/error and ends (125);
+//    - "user UID GID": the task runs as that user and group (and that group
+//      alone as its supplementary groups); the supervisor keeps the agent's;
 //    - "go": goes on; the driver writes it once the supervisor is (or will
 //      have put itself) in the task's cgroups;
 //    - anything else, or end of input, ends it (125).
@@ -19,6 +21,12 @@
 // 4. Runs COMMAND with standard input /dev/null and standard output and
 //    error into the FIFOs, waits for it, writes its status (the shell's $?:
 //    the exit code, or 128 + the signal) to STATE_DIR/exit, and exits with it.
+//    When the task's process cannot take the user, it writes
+//    "user ERRNO UID GID" to STATE_DIR/error and ends (125) without running it.
+//
+// Dropping privileges happens here, after an exec, because the process that
+// spawns the supervisor is multi-threaded: glibc's setgroups/setgid/setuid
+// between its clone and exec can wait forever on a thread the clone left behind.
 //
 // Regenerate the embedded binaries with scripts/generate-exec-supervisor.sh.
 
@@ -26,7 +34,8 @@ typedef unsigned long size_t;
 
 #if defined(__x86_64__)
 enum { SYS_read = 0, SYS_write = 1, SYS_close = 3, SYS_rt_sigprocmask = 14, SYS_clone = 56, SYS_execve = 59,
-       SYS_wait4 = 61, SYS_exit_group = 231, SYS_openat = 257, SYS_dup3 = 292 };
+       SYS_wait4 = 61, SYS_setuid = 105, SYS_setgid = 106, SYS_setgroups = 116, SYS_exit_group = 231, SYS_openat = 257,
+       SYS_dup3 = 292 };
 static long sys(long n, long a, long b, long c, long d) {
     register long r10 __asm__("r10") = d;
     long r;
@@ -36,7 +45,8 @@ static long sys(long n, long a, long b, long c, long d) {
 __asm__(".text\n.global _start\n_start:\n xor %rbp, %rbp\n mov %rsp, %rdi\n and $-16, %rsp\n call start\n hlt\n");
 #elif defined(__aarch64__)
 enum { SYS_read = 63, SYS_write = 64, SYS_close = 57, SYS_rt_sigprocmask = 135, SYS_clone = 220, SYS_execve = 221,
-       SYS_wait4 = 260, SYS_exit_group = 94, SYS_openat = 56, SYS_dup3 = 24 };
+       SYS_wait4 = 260, SYS_setuid = 146, SYS_setgid = 144, SYS_setgroups = 159, SYS_exit_group = 94, SYS_openat = 56,
+       SYS_dup3 = 24 };
 static long sys(long n, long a, long b, long c, long d) {
     register long x8 __asm__("x8") = n;
     register long x0 __asm__("x0") = a;
@@ -98,17 +108,32 @@ static long join_cgroup(const char *tasks) {
     return r < 0 ? r : 0;
 }
 
-/* Records in `errorFile` that joining `tasks` failed with `error` (negative), and ends. */
-static void join_failed(const char *errorFile, long error, const char *tasks) {
+/* Records "WHAT ERRNO DETAIL" in `errorFile` (`error` negative), and ends. */
+static void failed(const char *errorFile, const char *what, long error, const char *detail) {
     char text[4200];
     size_t n = 0;
-    for (const char *p = "join "; *p; p++) text[n++] = *p;
+    for (const char *p = what; *p; p++) text[n++] = *p;
+    text[n++] = ' ';
     n += decimal(text + n, (unsigned long)-error);
     text[n++] = ' ';
-    for (const char *p = tasks; *p && n < sizeof text - 1; p++) text[n++] = *p;
+    for (const char *p = detail; *p && n < sizeof text - 1; p++) text[n++] = *p;
     text[n++] = '\n';
     put(errorFile, text, n);
     quit(125);
+}
+
+/* The decimal number at `*text`, moving `*text` past it and one space; -1 when there is none. */
+static long number(const char **text) {
+    const char *p = *text;
+    unsigned long value = 0;
+    if (*p < '0' || *p > '9') return -1;
+    while (*p >= '0' && *p <= '9') {
+        value = value * 10 + (unsigned long)(*p++ - '0');
+        if (value > 0xffffffffUL) return -1;
+    }
+    if (*p == ' ') p++;
+    *text = p;
+    return (long)value;
 }
 
 __attribute__((used)) void start(long *stack) {
@@ -126,6 +151,8 @@ __attribute__((used)) void start(long *stack) {
     if (keepOut < 0 || keepErr < 0) quit(125);
 
     char input[8192];
+    const char *user = 0; /* "UID GID", for the error file */
+    long uid = -1, gid = -1;
     size_t filled = 0, next = 0;
     for (;;) {
         size_t end = next;
@@ -144,7 +171,15 @@ __attribute__((used)) void start(long *stack) {
         if (line[0] == 'g' && line[1] == 'o' && line[2] == 0) break;
         if (line[0] == 'j' && line[1] == 'o' && line[2] == 'i' && line[3] == 'n' && line[4] == ' ') {
             long r = join_cgroup(line + 5);
-            if (r < 0) join_failed(errorFile, r, line + 5);
+            if (r < 0) failed(errorFile, "join", r, line + 5);
+            continue;
+        }
+        if (line[0] == 'u' && line[1] == 's' && line[2] == 'e' && line[3] == 'r' && line[4] == ' ') {
+            const char *p = line + 5;
+            user = p;
+            uid = number(&p);
+            gid = number(&p);
+            if (uid < 0 || gid < 0 || *p != 0) quit(125);
             continue;
         }
         quit(125);
@@ -167,6 +202,14 @@ __attribute__((used)) void start(long *stack) {
         if (in > 2) sys(SYS_close, in, 0, 0, 0);
         if (o > 2) sys(SYS_close, o, 0, 0, 0);
         if (e > 2) sys(SYS_close, e, 0, 0, 0);
+        if (user) {
+            /* The group before the user: a process that is no longer root cannot change its group. */
+            unsigned int groups[1] = {(unsigned int)gid};
+            long r = sys(SYS_setgroups, 1, (long)groups, 0, 0);
+            if (r == 0) r = sys(SYS_setgid, gid, 0, 0, 0);
+            if (r == 0) r = sys(SYS_setuid, uid, 0, 0, 0);
+            if (r < 0) failed(errorFile, "user", r, user);
+        }
         long r = sys(SYS_execve, (long)argv[2], (long)(argv + 2), (long)envp, 0);
         quit(r == -13 /* EACCES */ ? 126 : 127);
     }

@@ -110,6 +110,41 @@ struct ExecSupervisorInstallTests {
         #endif
     }
 
+    @Test("a task that cannot take its user runs nothing, and the static supervisor says why", arguments: [false, true])
+    func failedUser(shell: Bool) throws {
+        #if os(Linux) && (arch(x86_64) || arch(arm64))
+        let supervisor = shell ? ExecSupervisor.shell : ExecSupervisor.install(in: nil)
+        let state = try makeTaskDirectory().driverState
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        for stream in ["stdout", "stderr"] { #expect(mkfifo(state + "/\(stream).fifo", 0o600) == 0) }
+        let marker = state + "/ran"
+        var (executable, arguments) = supervisor.invocation(stateDirectory: state, command: "/bin/touch", arguments: [marker])
+        // Only root may become root: as root, the supervisor itself runs as nobody.
+        if getuid() == 0 {
+            let nobody = try #require(getpwnam("nobody")?.pointee)
+            for path in [state, state + "/stdout.fifo", state + "/stderr.fifo"] { chown(path, nobody.pw_uid, nobody.pw_gid) }
+            arguments = ["--reuid=\(nobody.pw_uid)", "--regid=\(nobody.pw_gid)", "--clear-groups", "--", executable] + arguments
+            executable = "/usr/bin/setpriv"
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        input.fileHandleForWriting.write(Data("user 0 0\ngo\n".utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the command ran")
+        if !shell {
+            // setpriv reports its failure on the task's stderr, and the shell cannot tell it from the task's own.
+            #expect(process.terminationStatus == 125)
+            #expect(try String(contentsOfFile: state + "/error", encoding: .utf8) == "user \(EPERM) 0 0\n")
+        }
+        #endif
+    }
+
     @Test("an agent's directory gets exec-supervisor, replaced by the next agent")
     func agentInstallation() throws {
         #if os(Linux) && (arch(x86_64) || arch(arm64))

@@ -106,12 +106,7 @@ struct CgroupSupport: Sendable, Hashable {
     /// On v1, the `cpu` hierarchy only when the task asks for CPU and another
     /// hierarchy tracks its processes: each cgroup is a mkdir, a move and an
     /// rmdir per task.
-    ///
-    /// On v1 the `owner` the task runs as gets its cgroups' `tasks` files:
-    /// the supervisor, running as that user, joins them itself (``TaskCgroup/admit(supervisor:)``).
-    func create(
-        taskID: String, resources: TaskResources, hardCPULimit: Bool = false, owner: (uid: uid_t, gid: gid_t)? = nil
-    ) throws -> TaskCgroup {
+    func create(taskID: String, resources: TaskResources, hardCPULimit: Bool = false) throws -> TaskCgroup {
         let name = String(taskID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
         var group = TaskCgroup(version: version, directories: [:])
         for (controller, parent) in parents {
@@ -137,12 +132,6 @@ struct CgroupSupport: Sendable, Hashable {
                 }
             }
         case .v1:
-            if let owner {
-                for directory in group.directories.values where chown(directory + "/tasks", owner.uid, owner.gid) != 0 {
-                    throw TaskDriverError.engineFailed(
-                        taskID: taskID, operation: "handing \(directory)/tasks to the task's user", reason: String(cString: strerror(errno)))
-                }
-            }
             if let memory = resources.memoryBytes, let dir = group.directories["memory"] {
                 try KernelFile.put("\(memory)", at: dir + "/memory.limit_in_bytes")
                 try? KernelFile.put("\(memory)", at: dir + "/memory.memsw.limit_in_bytes")
@@ -192,8 +181,7 @@ struct TaskCgroup: Sendable, Hashable, Codable {
     /// 2.7 ms (once 16 ms) on the path from an allocation to its running task.
     /// A single-threaded process writing 0 to v1's `tasks` moves only itself
     /// and skips that lock: 0.3 ms for the three. On v2 `cgroup.procs` takes
-    /// the lock either way, and the task's user may not write there, so the
-    /// agent moves it.
+    /// the lock either way, so the agent moves it.
     func admit(supervisor pid: Int32) throws -> [String] {
         switch version {
         case .v1:

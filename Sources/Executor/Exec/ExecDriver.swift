@@ -75,13 +75,16 @@ public final class ExecDriver: TaskDriver {
         let executable = try Self.resolve(config.command, path: env["PATH"] ?? TaskEnvironment.defaultPath, relativeTo: directory.root)
         var options = PlatformOptions()
         options.createSession = true
-        var owner: (uid: uid_t, gid: gid_t)?
+        // The supervisor runs as the agent and drops to the task's user in the
+        // task's process ("user UID GID"). Never Subprocess's uid options: its
+        // fork child calls glibc's setgroups, which can hang forever in a child
+        // of this multi-threaded process.
+        let owner: (uid: uid_t, gid: gid_t)?
         if let user = task.user {
             guard let entry = getpwnam(user) else { throw .invalidConfig(driver: name, reason: "unknown user \"\(user)\"") }
             owner = (entry.pointee.pw_uid, entry.pointee.pw_gid)
-            options.userID = entry.pointee.pw_uid
-            options.groupID = entry.pointee.pw_gid
-            options.supplementaryGroups = [entry.pointee.pw_gid]
+        } else {
+            owner = nil
         }
 
         // The supervisor's state (exit status, log pipes) goes in the task
@@ -100,13 +103,12 @@ public final class ExecDriver: TaskDriver {
                 if mkfifo(fifo, 0o600) != 0 && errno != EEXIST {
                     throw TaskDriverError.startFailed(taskID: task.id, reason: "cannot create \(fifo): \(String(cString: strerror(errno)))")
                 }
-                if let owner { chown(fifo, owner.uid, owner.gid) }
                 let rotator = try LogRotator(directory: directory.logs, name: "\(task.name).\(stream)", policy: task.logs)
                 made.append(try FIFOPump(path: fifo, rotator: rotator))
             }
             pumps = made
             if let owner {
-                for path in [stateDirectory, directory.root, directory.local, directory.outputs] { chown(path, owner.uid, owner.gid) }
+                for path in [directory.root, directory.local, directory.outputs] { chown(path, owner.uid, owner.gid) }
             }
         } catch let error as TaskDriverError {
             throw error
@@ -117,7 +119,7 @@ public final class ExecDriver: TaskDriver {
         var cgroup: TaskCgroup?
         if cgroups.version != .none {
             do {
-                cgroup = try cgroups.create(taskID: task.id, resources: task.resources, hardCPULimit: config.cpuHardLimit, owner: owner)
+                cgroup = try cgroups.create(taskID: task.id, resources: task.resources, hardCPULimit: config.cpuHardLimit)
             } catch {
                 for pump in pumps { pump.finish() }
                 throw .engineFailed(taskID: task.id, operation: "creating cgroups", reason: "\(error)")
@@ -153,7 +155,8 @@ public final class ExecDriver: TaskDriver {
                         } catch {
                             failure = .engineFailed(taskID: taskID, operation: "joining the task's cgroups", reason: "\(error)")
                         }
-                        let word = failure == nil ? joins.map { "join \($0)\n" }.joined() + "go\n" : "no\n"
+                        let user = owner.map { "user \($0.uid) \($0.gid)\n" } ?? ""
+                        let word = failure == nil ? joins.map { "join \($0)\n" }.joined() + user + "go\n" : "no\n"
                         let written = (try? await execution.standardInputWriter.write(word)) ?? 0
                         try? await execution.standardInputWriter.finish()
                         if failure == nil && written < word.utf8.count { throw GoNotDelivered() }

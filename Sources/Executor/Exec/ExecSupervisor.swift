@@ -87,6 +87,7 @@ enum ExecSupervisor: Sendable, Equatable {
     }
 
     /// What the program does, in `sh`: `$1` is the state directory, the rest the command.
+    /// A task with a user runs through util-linux's `setpriv`, which the shell needs then.
     static let script = #"""
         d=$1; shift
         exec 3<>"$d/stdout.fifo" 4<>"$d/stderr.fifo" || exit 125
@@ -94,6 +95,12 @@ enum ExecSupervisor: Sendable, Equatable {
             case $line in
             go) break ;;
             "join "*) { echo 0 >"${line#join }"; } 2>/dev/null || { echo "join 0 ${line#join }" >"$d/error"; exit 125; } ;;
+            "user "*)
+                u=${line#user }; g=${u#* }; u=${u%% *}
+                case "$u:$g" in *[!0-9:]*|:*|*:) exit 125 ;; esac
+                [ "$line" = "user $u $g" ] || exit 125
+                command -v setpriv >/dev/null || { echo "user 0 $u $g" >"$d/error"; exit 125; }
+                set -- setpriv --reuid="$u" --regid="$g" --groups="$g" -- "$@" ;;
             *) exit 125 ;;
             esac
         done

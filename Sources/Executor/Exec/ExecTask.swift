@@ -89,12 +89,13 @@ final class ExecTask: Sendable {
         var result: TaskResult
         if let code = recorded {
             result = TaskResult(shellStatus: code, oomKilled: oom, timedOut: timedOut)
-            if code == 125 && status?.code == 125 {
-                result.message = "the task's supervisor did not get the signal to start"
+            if code == 125 {
+                result.message = supervisorFailure
+                    ?? (status?.code == 125 ? "the task's supervisor did not get the signal to start" : nil)
             }
-        } else if let status, let joinFailure = supervisorJoinFailure {
+        } else if let status, let failure = supervisorFailure {
             result = TaskResult(shellStatus: status.code, oomKilled: false, timedOut: timedOut)
-            result.message = joinFailure
+            result.message = failure
         } else if let status {
             if let signal = status.signal {
                 result = TaskResult(exitCode: 128 + signal, signal: TaskSignal(rawValue: signal), oomKilled: oom, timedOut: timedOut)
@@ -118,14 +119,22 @@ final class ExecTask: Sendable {
         self.result.resolve(result)
     }
 
-    /// Why the supervisor ran nothing, when it could not join one of the
-    /// task's cgroups (it leaves `join ERRNO PATH` in `error`; 0 when unknown).
-    var supervisorJoinFailure: String? {
-        guard let text = KernelFile.text(at: state.stateDirectory + "/error"), text.hasPrefix("join ") else { return nil }
-        let fields = text.dropFirst(5).trimmingCharacters(in: .newlines).split(separator: " ", maxSplits: 1)
-        guard fields.count == 2, let code = Int32(fields[0]) else { return nil }
+    /// Why the supervisor ran nothing, from what it left in `error`
+    /// (the errno is 0 when unknown):
+    /// - `join ERRNO PATH`: it could not join one of the task's cgroups;
+    /// - `user ERRNO UID GID`: the task's process could not take its user.
+    var supervisorFailure: String? {
+        guard let text = KernelFile.text(at: state.stateDirectory + "/error") else { return nil }
+        let fields = text.trimmingCharacters(in: .newlines).split(separator: " ", maxSplits: 2)
+        guard fields.count == 3, let code = Int32(fields[1]) else { return nil }
         let reason = code == 0 ? "" : ": " + String(cString: strerror(code))
-        return "the task's supervisor could not join the task's cgroup \(fields[1])\(reason); it ran nothing"
+        switch fields[0] {
+        case "join": return "the task's supervisor could not join the task's cgroup \(fields[2])\(reason); it ran nothing"
+        case "user":
+            let shell = code == 0 ? " (the shell supervisor needs util-linux's setpriv)" : ""
+            return "the task could not run as uid and gid \(fields[2])\(reason)\(shell); it ran nothing"
+        default: return nil
+        }
     }
 
     /// Watches a task this process did not start (after a recovery) until it ends.
