@@ -16,8 +16,12 @@
 // and their tasks': on a machine they all share, it is what bounds the rate
 // (two CPUs at 1,000 jobs/s leave 2 ms per job for all of it).
 //
+//
+// DRIVER is exec (the default: /bin/true) or wasm (a WASI module whose
+// _start returns at once, run in the client's process: no process per job).
+//
 //   cd Benchmarks && swift build -c release --product ClusterThroughput
-//   .build/release/ClusterThroughput CARAVAND_PATH [JOBS] [SUBMITTERS]
+//   .build/release/ClusterThroughput CARAVAND_PATH [JOBS] [SUBMITTERS] [DRIVER]
 import API
 import BenchmarkSupport
 import Foundation
@@ -27,12 +31,17 @@ import Transport
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    print("usage: ClusterThroughput CARAVAND_PATH [JOBS=10000] [SUBMITTERS=32]")
+    print("usage: ClusterThroughput CARAVAND_PATH [JOBS=10000] [SUBMITTERS=32] [DRIVER=exec|wasm]")
     exit(2)
 }
 let caravand = arguments[1]
 let jobCount = arguments.count > 2 ? Int(arguments[2]) ?? 10_000 : 10_000
 let submitters = arguments.count > 3 ? Int(arguments[3]) ?? 32 : 32
+let driver = arguments.count > 4 ? arguments[4] : "exec"
+guard driver == "exec" || driver == "wasm" else {
+    print("DRIVER must be exec or wasm, not \(driver)")
+    exit(2)
+}
 
 // Baseline: sequential /bin/true with posix_spawn and waitpid (Foundation's
 // Process is far slower here, and no fair measure of what a process costs).
@@ -55,6 +64,7 @@ for i in 0..<3 { try cluster.startServer(i) }
 for name in ["c1", "c2"] { try cluster.startClient(name) }
 defer { cluster.stop() }
 
+let trueTask = driver == "wasm" ? try TrueTask.wasm(in: cluster.directory) : .exec
 let connections = try cluster.serverPorts.map { try ClusterConnection(address: PeerAddress(host: "127.0.0.1", port: $0)) }
 var ready = false
 for _ in 0..<600 where !ready {
@@ -152,7 +162,7 @@ var unloadedPlacing: [Double] = []
 for n in 0..<unloadedJobs {
     let id = "solo-\(n)"
     let submitted = ContinuousClock.now
-    _ = try await connections[n % connections.count].jobs.register(registerTrueJob(id))
+    _ = try await connections[n % connections.count].jobs.register(registerTrueJob(id, task: trueTask))
     let timeout = Task { try await Task.sleep(for: .seconds(10)); timeline.stopWaiting(for: id) }
     await timeline.waitUntilRunning(id)
     timeout.cancel()
@@ -185,7 +195,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
                 let id = "bench-\(n)"
                 let submitted = ContinuousClock.now
                 timeline.state.withLock { $0.submitted[id] = submitted }
-                _ = try await connection.jobs.register(registerTrueJob(id))
+                _ = try await connection.jobs.register(registerTrueJob(id, task: trueTask))
                 n += submitters
             }
         }
@@ -208,7 +218,7 @@ guard let last = s.lastCompletion else {
 let elapsed = (last - start).inSeconds
 let latencies = Latencies(s.running.compactMap { id, at in s.submitted[id].map { (at - $0).inMilliseconds } })
 let rate = Double(s.completed.count) / elapsed
-print("ClusterThroughput: \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
+print("ClusterThroughput (\(driver) true): \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
 print("  completed:        \(String(format: "%.0f", rate)) jobs/s; \(String(format: "%.2f", Double(indexAfter - indexBefore) / Double(max(1, s.completed.count)))) Raft entries per job")
 print("  submit->running:  p50 \(String(format: "%.1f", latencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", latencies.percentile(0.99))) ms")
 print("  one at a time:    p50 \(String(format: "%.1f", unloadedLatencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", unloadedLatencies.percentile(0.99))) ms submit->running (\(unloadedJobs) jobs, each submitted when the last ran); submit->placed p50 \(String(format: "%.1f", unloadedPlacings.percentile(0.5))) ms")

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,6 +13,12 @@ import Musl
 /// task's writers come and go, and the task never gets `EPIPE` while no agent
 /// reads (the task's supervisor holds it open the same way). ``finish()``
 /// drains what is left once the task has ended.
+///
+/// An anonymous pipe (the wasm driver's) is pumped the same way: the pump
+/// holds its write end open until it is done, so the task closing its own is
+/// no end-of-file. A read source on a pipe at end-of-file is readable forever,
+/// and on Linux tearing one down after the hang-up crashed libdispatch's event
+/// loop (`_dispatch_event_loop_drain`) under a flood of short wasm tasks.
 /// (`@unchecked`: a dispatch source is thread-safe but not marked `Sendable`; the other
 /// members are immutable.)
 final class FIFOPump: @unchecked Sendable {
@@ -19,6 +26,11 @@ final class FIFOPump: @unchecked Sendable {
     private let source: any DispatchSourceRead
     private let queue: DispatchQueue
     private let rotator: LogRotator
+    private let closed = Flag()
+
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
 
     convenience init(path: String, rotator: LogRotator) throws {
         let fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
@@ -30,17 +42,31 @@ final class FIFOPump: @unchecked Sendable {
         self.init(fd: fd, rotator: rotator)
     }
 
-    /// Pumps the read end `fd` of a pipe (which the pump then owns and sets non-blocking).
-    init(fd: Int32, rotator: LogRotator) {
+    /// Pumps a pipe: `readEnd`, and `writeEnd`, a descriptor of the same pipe
+    /// that stays open until the pump is done (the pump owns both).
+    convenience init(pipe readEnd: Int32, holding writeEnd: Int32, rotator: LogRotator) {
+        self.init(fd: readEnd, holding: writeEnd, rotator: rotator)
+    }
+
+    /// Pumps `fd` (which the pump then owns and sets non-blocking), closing
+    /// `held` after it.
+    private init(fd: Int32, holding held: Int32? = nil, rotator: LogRotator) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         self.fd = fd
         self.rotator = rotator
         self.queue = DispatchQueue(label: "caravan.exec.log")
         self.source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [fd, rotator] in Self.drain(fd: fd, into: rotator) }
-        source.setCancelHandler { [fd] in close(fd) }
+        source.setCancelHandler { [fd, closed] in
+            close(fd)
+            if let held { close(held) }
+            closed.value.store(true, ordering: .releasing)
+        }
         source.resume()
     }
+
+    /// Whether the pump has stopped and closed the stream (some time after ``finish()`` or ``detach()``).
+    var isClosed: Bool { closed.value.load(ordering: .acquiring) }
 
     /// Stops reading without closing the stream: what the task writes from now
     /// on stays in the pipe for the next agent (see ``ExecDriver/detach()``).
