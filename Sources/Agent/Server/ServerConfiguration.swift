@@ -28,7 +28,11 @@ public struct ServerConfiguration: Sendable {
     /// Scheduler workers on the leader.
     /// (Their plans are verified against each other's in flight, so more
     /// workers pipeline more Raft rounds rather than racing for nodes.)
-    public var schedulerWorkers = 8
+    /// A worker is a task that spends most of an evaluation waiting for its
+    /// plan's Raft round, not a thread: eight held a flood of short jobs to
+    /// eight evaluations per round trip, seconds behind the submitters, while
+    /// the CPUs idled.
+    public var schedulerWorkers = 32
     /// Snapshot and compact the log after this many applied entries, or
     /// `snapshotBytes` of them; never before the log since the last snapshot
     /// is as large as that snapshot (see ``RaftDriver``).
