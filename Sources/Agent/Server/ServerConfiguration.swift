@@ -31,8 +31,9 @@ public struct ServerConfiguration: Sendable {
     /// A worker is a task that spends most of an evaluation waiting for its
     /// plan's Raft round, not a thread: eight held a flood of short jobs to
     /// eight evaluations per round trip, seconds behind the submitters, while
-    /// the CPUs idled.
-    public var schedulerWorkers = 32
+    /// the CPUs idled. 16 keep up with it; 32 did no better there and cost
+    /// registrations more server CPU each (RegistrationThroughput).
+    public var schedulerWorkers = 16
     /// Snapshot and compact the log after this many applied entries, or
     /// `snapshotBytes` of them; never before the log since the last snapshot
     /// is as large as that snapshot (see ``RaftDriver``).
