@@ -85,42 +85,45 @@ struct ExecSupervisorInstallTests {
     @Test("a supervisor that cannot join a cgroup it is told to runs nothing and says why", arguments: [false, true])
     func failedJoin(shell: Bool) throws {
         #if os(Linux) && (arch(x86_64) || arch(arm64))
-        let supervisor = shell ? ExecSupervisor.shell : ExecSupervisor.install(in: nil)
-        let state = try makeTaskDirectory().driverState
-        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        for stream in ["stdout", "stderr"] { #expect(mkfifo(state + "/\(stream).fifo", 0o600) == 0) }
-        let marker = state + "/ran"
-        let (executable, arguments) = supervisor.invocation(stateDirectory: state, command: "/bin/touch", arguments: [marker])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        let missing = state + "/no-such-cgroup/tasks"
-        input.fileHandleForWriting.write(Data("join \(missing)\ngo\n".utf8))
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 125)
-        #expect(!FileManager.default.fileExists(atPath: marker), "the command ran")
-        #expect(!FileManager.default.fileExists(atPath: state + "/exit"))
+        let run = try Self.runSupervisor(shell: shell) { state in "join \(state)/no-such-cgroup/tasks\ngo\n" }
+        #expect(run.status == 125)
+        #expect(!FileManager.default.fileExists(atPath: run.marker), "the command ran")
+        #expect(!FileManager.default.fileExists(atPath: run.state + "/exit"))
         // The static program knows the errno (ENOENT); the shell does not.
-        let error = try String(contentsOfFile: state + "/error", encoding: .utf8)
-        #expect(error == "join \(shell ? 0 : ENOENT) \(missing)\n")
+        let error = try String(contentsOfFile: run.state + "/error", encoding: .utf8)
+        #expect(error == "join \(shell ? 0 : ENOENT) \(run.state)/no-such-cgroup/tasks\n")
         #endif
     }
 
     @Test("a task that cannot take its user runs nothing, and the static supervisor says why", arguments: [false, true])
     func failedUser(shell: Bool) throws {
         #if os(Linux) && (arch(x86_64) || arch(arm64))
+        // Only root may become root: as root, the supervisor itself runs as nobody.
+        let run = try Self.runSupervisor(shell: shell, asNobody: getuid() == 0) { _ in "user 0 0\ngo\n" }
+        #expect(run.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: run.marker), "the command ran")
+        if !shell {
+            // setpriv reports its failure on the task's stderr, and the shell cannot tell it from the task's own.
+            #expect(run.status == 125)
+            #expect(try String(contentsOfFile: run.state + "/error", encoding: .utf8) == "user \(EPERM) 0 0\n")
+        }
+        #endif
+    }
+
+    #if os(Linux) && (arch(x86_64) || arch(arm64))
+    /// Runs the static supervisor or the shell one on a fresh state directory,
+    /// with `/bin/touch MARKER` as its command and `input(stateDirectory)` as
+    /// what the driver tells it; `asNobody` runs the supervisor itself as nobody.
+    private static func runSupervisor(
+        shell: Bool, asNobody: Bool = false, input: (String) -> String
+    ) throws -> (status: Int32, state: String, marker: String) {
         let supervisor = shell ? ExecSupervisor.shell : ExecSupervisor.install(in: nil)
         let state = try makeTaskDirectory().driverState
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         for stream in ["stdout", "stderr"] { #expect(mkfifo(state + "/\(stream).fifo", 0o600) == 0) }
         let marker = state + "/ran"
         var (executable, arguments) = supervisor.invocation(stateDirectory: state, command: "/bin/touch", arguments: [marker])
-        // Only root may become root: as root, the supervisor itself runs as nobody.
-        if getuid() == 0 {
+        if asNobody {
             let nobody = try #require(getpwnam("nobody")?.pointee)
             for path in [state, state + "/stdout.fifo", state + "/stderr.fifo"] { chown(path, nobody.pw_uid, nobody.pw_gid) }
             arguments = ["--reuid=\(nobody.pw_uid)", "--regid=\(nobody.pw_gid)", "--clear-groups", "--", executable] + arguments
@@ -129,21 +132,15 @@ struct ExecSupervisorInstallTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let input = Pipe()
-        process.standardInput = input
+        let pipe = Pipe()
+        process.standardInput = pipe
         try process.run()
-        input.fileHandleForWriting.write(Data("user 0 0\ngo\n".utf8))
-        try input.fileHandleForWriting.close()
+        pipe.fileHandleForWriting.write(Data(input(state).utf8))
+        try pipe.fileHandleForWriting.close()
         process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(!FileManager.default.fileExists(atPath: marker), "the command ran")
-        if !shell {
-            // setpriv reports its failure on the task's stderr, and the shell cannot tell it from the task's own.
-            #expect(process.terminationStatus == 125)
-            #expect(try String(contentsOfFile: state + "/error", encoding: .utf8) == "user \(EPERM) 0 0\n")
-        }
-        #endif
+        return (process.terminationStatus, state, marker)
     }
+    #endif
 
     @Test("an agent's directory gets exec-supervisor, replaced by the next agent")
     func agentInstallation() throws {

@@ -16,7 +16,6 @@
 // and their tasks': on a machine they all share, it is what bounds the rate
 // (two CPUs at 1,000 jobs/s leave 2 ms per job for all of it).
 //
-//
 // DRIVER is exec (the default: /bin/true) or wasm (a WASI module whose
 // _start returns at once, run in the client's process: no process per job).
 //

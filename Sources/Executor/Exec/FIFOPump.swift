@@ -42,15 +42,10 @@ final class FIFOPump: @unchecked Sendable {
         self.init(fd: fd, rotator: rotator)
     }
 
-    /// Pumps a pipe: `readEnd`, and `writeEnd`, a descriptor of the same pipe
-    /// that stays open until the pump is done (the pump owns both).
-    convenience init(pipe readEnd: Int32, holding writeEnd: Int32, rotator: LogRotator) {
-        self.init(fd: readEnd, holding: writeEnd, rotator: rotator)
-    }
-
-    /// Pumps `fd` (which the pump then owns and sets non-blocking), closing
-    /// `held` after it.
-    private init(fd: Int32, holding held: Int32? = nil, rotator: LogRotator) {
+    /// Pumps the read end `fd` of a pipe (which the pump then owns and sets
+    /// non-blocking). `held`, a write end of the same pipe, stays open until
+    /// the pump is done (the pump owns it too): an anonymous pipe's.
+    init(fd: Int32, holding held: Int32? = nil, rotator: LogRotator) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         self.fd = fd
         self.rotator = rotator

@@ -73,7 +73,7 @@ public final class WasmDriver: TaskDriver {
             throw .startFailed(taskID: task.id, reason: "cannot open the log files: \(error)")
         }
         // Each pump holds a copy of its pipe's write end: the guest ending is no end-of-file.
-        let pumps = streams.map { FIFOPump(pipe: $0.pipe.read, holding: fcntl($0.pipe.write, F_DUPFD_CLOEXEC, 0), rotator: $0.rotator) }
+        let pumps = streams.map { FIFOPump(fd: $0.pipe.read, holding: fcntl($0.pipe.write, F_DUPFD_CLOEXEC, 0), rotator: $0.rotator) }
         let handle = TaskHandle(driver: name, spec: task, directory: directory, startedAt: Date(), state: ["module": .string(path)])
         let running = WasmTask(handle: handle, pumps: pumps)
         let mounts = directory.guestMounts()
