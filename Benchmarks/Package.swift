@@ -47,6 +47,10 @@ let package = Package(
             dependencies: [.product(name: "API", package: "Caravan"), .product(name: "Model", package: "Caravan")]
         ),
         .executableTarget(
+            name: "StateUnderReaders",
+            dependencies: [.product(name: "Scheduler", package: "Caravan"), .product(name: "Model", package: "Caravan")]
+        ),
+        .executableTarget(
             name: "SchedulerPlacement",
             dependencies: [.product(name: "Scheduler", package: "Caravan"), .product(name: "Model", package: "Caravan")]
         ),

@@ -19,16 +19,18 @@ public struct ClusterState: Sendable {
     /// All allocations, terminal ones included until removed (garbage-collected).
     /// Sharded: every reader copies the state (see ``ShardedDictionary``).
     public private(set) var allocations: ShardedDictionary<AllocationID, Allocation> = [:]
-    private(set) var allocationsByNode: [NodeID: Set<AllocationID>] = [:]
+    // The index sets are sharded too: a node's or a job's set can hold
+    // thousands of ids, and a copy of the state shares them.
+    private(set) var allocationsByNode: [NodeID: ShardedSet<AllocationID>] = [:]
     /// Per node, its allocations the client has not finished: what the node's
     /// allocation watch, preemption and device checks walk, while finished
     /// ones pile up in `allocationsByNode` until garbage-collected.
-    private(set) var unfinishedByNode: [NodeID: Set<AllocationID>] = [:]
+    private(set) var unfinishedByNode: [NodeID: ShardedSet<AllocationID>] = [:]
     /// Per node, how many of its unfinished allocations each job priority
     /// has: preemption skips a node whose lowest is not low enough without
     /// walking its allocations.
     private var unfinishedPriorities: [NodeID: [Int: Int]] = [:]
-    private(set) var allocationsByJob: [JobKey: Set<AllocationID>] = [:]
+    private(set) var allocationsByJob: ShardedDictionary<JobKey, Set<AllocationID>> = [:]
     private(set) var nodesByDataset: [String: Set<NodeID>] = [:]
     /// The latest deployment of each job.
     public private(set) var deployments: [JobKey: Deployment] = [:]
@@ -90,7 +92,7 @@ public struct ClusterState: Sendable {
 
     /// Ids of allocations on node `id` its client has not finished
     /// (unordered): a superset of those holding resources there.
-    func unfinishedAllocationIDs(onNode id: NodeID) -> Set<AllocationID> {
+    func unfinishedAllocationIDs(onNode id: NodeID) -> ShardedSet<AllocationID> {
         unfinishedByNode[id] ?? []
     }
 

@@ -86,6 +86,8 @@ guard ready else {
 final class Timeline: Sendable {
     struct State {
         var submitted: [String: ContinuousClock.Instant] = [:]
+        /// When the register call returned (committed and applied).
+        var registered: [String: ContinuousClock.Instant] = [:]
         var running: [String: ContinuousClock.Instant] = [:]
         /// When the event stream first showed the job's allocation (placed).
         var placed: [String: ContinuousClock.Instant] = [:]
@@ -195,6 +197,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
                 let submitted = ContinuousClock.now
                 timeline.state.withLock { $0.submitted[id] = submitted }
                 _ = try await connection.jobs.register(registerTrueJob(id, task: trueTask))
+                let registered = ContinuousClock.now
+                timeline.state.withLock { $0.registered[id] = registered }
                 n += submitters
             }
         }
@@ -217,9 +221,15 @@ guard let last = s.lastCompletion else {
 let elapsed = (last - start).inSeconds
 let latencies = Latencies(s.running.compactMap { id, at in s.submitted[id].map { (at - $0).inMilliseconds } })
 let rate = Double(s.completed.count) / elapsed
+/// Milliseconds from `from` to `to` for each main-run job that has both.
+func stage(_ from: [String: ContinuousClock.Instant], _ to: [String: ContinuousClock.Instant]) -> String {
+    let l = Latencies(to.compactMap { id, at in id.hasPrefix("bench-") ? from[id].map { (at - $0).inMilliseconds } : nil })
+    return "p50 \(String(format: "%.1f", l.percentile(0.5))) ms, p99 \(String(format: "%.1f", l.percentile(0.99))) ms"
+}
 print("ClusterThroughput (\(driver) true): \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
 print("  completed:        \(String(format: "%.0f", rate)) jobs/s; \(String(format: "%.2f", Double(indexAfter - indexBefore) / Double(max(1, s.completed.count)))) Raft entries per job")
 print("  submit->running:  p50 \(String(format: "%.1f", latencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", latencies.percentile(0.99))) ms")
+print("    of which:      register call \(stage(s.submitted, s.registered)); registered->placed \(stage(s.registered, s.placed)); placed->running \(stage(s.placed, s.running))")
 print("  one at a time:    p50 \(String(format: "%.1f", unloadedLatencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", unloadedLatencies.percentile(0.99))) ms submit->running (\(unloadedJobs) jobs, each submitted when the last ran); submit->placed p50 \(String(format: "%.1f", unloadedPlacings.percentile(0.5))) ms")
 let peaks = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.peakResidentMB(name).map { "\(name) \($0)" } }
 print("  peak RSS (MiB):    \(peaks.joined(separator: ", "))")

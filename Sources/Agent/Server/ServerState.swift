@@ -51,7 +51,8 @@ public struct ServerState: Sendable {
     public private(set) var members: [UInt64: MemberDescription] = [:]
     /// The index of the last entry applied.
     public private(set) var appliedIndex: UInt64 = 0
-    var idempotency: [String: IdempotentRegistration] = [:]
+    /// Registrations by idempotency key (the CLI sends one with every run).
+    var idempotency: ShardedDictionary<String, IdempotentRegistration> = [:]
 
     public init() {}
 
@@ -186,7 +187,8 @@ public struct ServerState: Sendable {
                 jobVersion: record.current.version, evaluationID: evaluation.id, index: index, at: r.at)
             // Expired keys go in bulk, every 1,024 keys: the same on every replica.
             if idempotency.count % 1024 == 0 {
-                idempotency = idempotency.filter { r.at < ($0.value.at ?? r.at) + Self.idempotencyWindow }
+                idempotency = ShardedDictionary(idempotency.lazy
+                    .filter { r.at < ($0.value.at ?? r.at) + Self.idempotencyWindow }.map { ($0.key, $0.value) })
             }
         }
         return .jobRegistered(jobVersion: record.current.version, evaluationID: evaluation.id, index: index, replayed: false)
@@ -398,7 +400,8 @@ extension ServerState {
             evaluationModifyIndex: Dictionary(uniqueKeysWithValues: evaluationModifyIndex.lazy.map { ($0.key, $0.value) }),
             nodes: cluster.nodes, nodeModifyIndex: nodeModifyIndex, allocations: cluster.allocations.values.sorted { $0.id < $1.id },
             deployments: cluster.deployments.values.sorted { $0.jobKey < $1.jobKey },
-            members: members, appliedIndex: appliedIndex, idempotency: idempotency)
+            members: members, appliedIndex: appliedIndex,
+            idempotency: Dictionary(uniqueKeysWithValues: idempotency.lazy.map { ($0.key, $0.value) }))
     }
 
     init(image: Image) {
@@ -409,6 +412,6 @@ extension ServerState {
         nodeModifyIndex = image.nodeModifyIndex
         members = image.members
         appliedIndex = image.appliedIndex
-        idempotency = image.idempotency
+        idempotency = ShardedDictionary(image.idempotency.lazy.map { ($0.key, $0.value) })
     }
 }
