@@ -20,7 +20,13 @@
 // _start returns at once, run in the client's process: no process per job).
 //
 //   cd Benchmarks && swift build -c release --product ClusterThroughput
-//   .build/release/ClusterThroughput CARAVAND_PATH [JOBS] [SUBMITTERS] [DRIVER]
+// RATE, when given, submits open loop: a job every 1/RATE s whether or not
+// earlier calls returned (at most SUBMITTERS in flight), each job's latency
+// counted from when it was due. Without it, SUBMITTERS submit closed loop,
+// each its next job when its last returned: the cluster saturates, and the
+// latency is mostly queue (Little's law: SUBMITTERS / jobs per second).
+//
+//   .build/release/ClusterThroughput CARAVAND_PATH [JOBS] [SUBMITTERS] [DRIVER] [RATE]
 import API
 import BenchmarkSupport
 import Foundation
@@ -30,7 +36,7 @@ import Transport
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    print("usage: ClusterThroughput CARAVAND_PATH [JOBS=10000] [SUBMITTERS=32] [DRIVER=exec|wasm]")
+    print("usage: ClusterThroughput CARAVAND_PATH [JOBS=10000] [SUBMITTERS=32] [DRIVER=exec|wasm] [RATE]")
     exit(2)
 }
 let caravand = arguments[1]
@@ -39,6 +45,12 @@ let submitters = arguments.count > 3 ? Int(arguments[3]) ?? 32 : 32
 let driver = arguments.count > 4 ? arguments[4] : "exec"
 guard driver == "exec" || driver == "wasm" else {
     print("DRIVER must be exec or wasm, not \(driver)")
+    exit(2)
+}
+/// Jobs per second to submit at, open loop; nil: closed loop, as fast as they return.
+let submitRate: Double? = arguments.count > 5 ? Double(arguments[5]) : nil
+if let submitRate, !(submitRate > 0) {
+    print("RATE must be a positive number of jobs per second")
     exit(2)
 }
 
@@ -187,23 +199,45 @@ let unloadedPlacings = Latencies(unloadedPlacing)
 let cpuBefore = cpuByPart()
 let indexBefore = try await connections[0].cluster.status(Caravan_Api_V1_GetStatusRequest()).appliedIndex
 let start = ContinuousClock.now
-try await withThrowingTaskGroup(of: Void.self) { group in
-    for worker in 0..<submitters {
-        group.addTask {
-            let connection = connections[worker % connections.count]
-            var n = worker
-            while n < jobCount {
-                let id = "bench-\(n)"
-                let submitted = ContinuousClock.now
-                timeline.state.withLock { $0.submitted[id] = submitted }
-                _ = try await connection.jobs.register(registerTrueJob(id, task: trueTask))
-                let registered = ContinuousClock.now
-                timeline.state.withLock { $0.registered[id] = registered }
-                n += submitters
+/// Registers job `n` through `connection`, noting when it was due and when the call returned.
+@Sendable func submit(_ n: Int, due: ContinuousClock.Instant, through connection: ClusterConnection) async throws {
+    let id = "bench-\(n)"
+    timeline.state.withLock { $0.submitted[id] = due }
+    _ = try await connection.jobs.register(registerTrueJob(id, task: trueTask))
+    let registered = ContinuousClock.now
+    timeline.state.withLock { $0.registered[id] = registered }
+}
+if let submitRate {
+    // Open loop: job n is due at start + n/rate, whether or not earlier ones
+    // returned, and its latency counts from then (no coordinated omission);
+    // at most `submitters` calls are in flight, a bound on what a stalled
+    // cluster can pile up.
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var inFlight = 0
+        for n in 0..<jobCount {
+            let due = start + .nanoseconds(Int64(Double(n) * 1e9 / submitRate))
+            try await Task.sleep(until: due)
+            if inFlight == submitters {
+                try await group.next()
+                inFlight -= 1
+            }
+            group.addTask { try await submit(n, due: due, through: connections[n % connections.count]) }
+            inFlight += 1
+        }
+        try await group.waitForAll()
+    }
+} else {
+    // Closed loop: each submitter registers its next job when its last returned.
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<submitters {
+            group.addTask {
+                for n in stride(from: worker, to: jobCount, by: submitters) {
+                    try await submit(n, due: .now, through: connections[worker % connections.count])
+                }
             }
         }
+        try await group.waitForAll()
     }
-    try await group.waitForAll()
 }
 let submittedIn = ContinuousClock.now - start
 let deadline = ContinuousClock.now + .seconds(600)
@@ -226,7 +260,7 @@ func stage(_ from: [String: ContinuousClock.Instant], _ to: [String: ContinuousC
     let l = Latencies(to.compactMap { id, at in id.hasPrefix("bench-") ? from[id].map { (at - $0).inMilliseconds } : nil })
     return "p50 \(String(format: "%.1f", l.percentile(0.5))) ms, p99 \(String(format: "%.1f", l.percentile(0.99))) ms"
 }
-print("ClusterThroughput (\(driver) true): \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitters) submitters; submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
+print("ClusterThroughput (\(driver) true): \(s.completed.count)/\(jobCount) jobs completed in \(String(format: "%.1f", elapsed)) s by 3 servers + 2 clients (\(submitRate.map { "open loop at \(String(format: "%.0f", $0))/s, at most \(submitters) in flight" } ?? "\(submitters) submitters"); submitted in \(String(format: "%.1f", submittedIn.inSeconds)) s)")
 print("  completed:        \(String(format: "%.0f", rate)) jobs/s; \(String(format: "%.2f", Double(indexAfter - indexBefore) / Double(max(1, s.completed.count)))) Raft entries per job")
 print("  submit->running:  p50 \(String(format: "%.1f", latencies.percentile(0.5))) ms, p99 \(String(format: "%.1f", latencies.percentile(0.99))) ms")
 print("    of which:      register call \(stage(s.submitted, s.registered)); registered->placed \(stage(s.registered, s.placed)); placed->running \(stage(s.placed, s.running))")
