@@ -43,22 +43,30 @@ public struct ShardedDictionary<Key: Hashable, Value> {
         for i in shards.indices { shards[i].reserveCapacity(each) }
     }
 
+    // Both subscripts change a value in place, in its shard, as a
+    // `Dictionary`'s do: `d[k]?.insert(x)` or `d[k, default: []].insert(x)`
+    // on a get-and-set subscript would copy the stored set on every insert.
+
     @inlinable
     public subscript(key: Key) -> Value? {
         get { shards[Self.shard(of: key)][key] }
-        set {
-            if let newValue {
-                updateValue(newValue, forKey: key)
-            } else {
-                removeValue(forKey: key)
-            }
+        _modify {
+            let shard = Self.shard(of: key)
+            let had = shards[shard].index(forKey: key) != nil
+            defer { storedCount += (shards[shard].index(forKey: key) != nil ? 1 : 0) - (had ? 1 : 0) }
+            yield &shards[shard][key]
         }
     }
 
     @inlinable
     public subscript(key: Key, default defaultValue: @autoclosure () -> Value) -> Value {
         get { self[key] ?? defaultValue() }
-        set { self[key] = newValue }
+        _modify {
+            let shard = Self.shard(of: key)
+            // The default is stored, changed or not, as a `Dictionary` does.
+            if shards[shard].index(forKey: key) == nil { storedCount += 1 }
+            yield &shards[shard][key, default: defaultValue()]
+        }
     }
 
     /// Sets `value` for `key`; returns the value it replaced.

@@ -1,11 +1,10 @@
 /// A set kept as copy-on-write shards once it grows, for indexes that
 /// readers copy while a writer keeps changing them (see ``ShardedDictionary``).
 ///
-/// The servers' per-node and per-job allocation indexes are sets inside the
-/// replicated state; a scheduler worker or a node watch holding a copy of
-/// the state made every insert copy the whole set: at 10,000 allocations on
-/// one node, every applied plan copied 10,000 ids. Here a change copies only
-/// its shard.
+/// The servers' per-node allocation indexes are sets inside the replicated
+/// state; a scheduler worker or a node watch holding a copy of the state
+/// made every insert copy the whole set: at 10,000 allocations on one node,
+/// every applied plan copied 10,000 ids. Here a change copies only its shard.
 ///
 /// A small set is one shard: a node or a job with a few allocations costs
 /// what a `Set` does. Past ``splitAt`` elements it splits into

@@ -19,8 +19,9 @@ public struct ClusterState: Sendable {
     /// All allocations, terminal ones included until removed (garbage-collected).
     /// Sharded: every reader copies the state (see ``ShardedDictionary``).
     public private(set) var allocations: ShardedDictionary<AllocationID, Allocation> = [:]
-    // The index sets are sharded too: a node's or a job's set can hold
-    // thousands of ids, and a copy of the state shares them.
+    // The indexes are sharded too, as a copy of the state shares them: a
+    // node's set can hold thousands of ids (``ShardedSet``), and the per-job
+    // index has a key per job.
     private(set) var allocationsByNode: [NodeID: ShardedSet<AllocationID>] = [:]
     /// Per node, its allocations the client has not finished: what the node's
     /// allocation watch, preemption and device checks walk, while finished

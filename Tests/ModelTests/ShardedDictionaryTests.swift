@@ -12,10 +12,11 @@ import Testing
         var plain: [String: Int] = [:]
         for step in 0..<5_000 {
             let key = "k\(Int.random(in: 0..<700, using: &rng))"
-            switch Int.random(in: 0..<4, using: &rng) {
+            switch Int.random(in: 0..<5, using: &rng) {
             case 0: #expect(sharded.removeValue(forKey: key) == plain.removeValue(forKey: key))
             case 1: sharded[key] = nil; plain[key] = nil
             case 2: sharded[key, default: 0] += step; plain[key, default: 0] += step
+            case 3: sharded[key]? -= step; plain[key]? -= step
             default: #expect(sharded.updateValue(step, forKey: key) == plain.updateValue(step, forKey: key))
             }
             #expect(sharded.count == plain.count)
