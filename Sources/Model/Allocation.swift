@@ -202,3 +202,22 @@ public struct Allocation: Hashable, Codable, Sendable, Identifiable {
         desiredStatus == .run && !clientStatus.isTerminal
     }
 }
+
+/// One allocation's status as its node observed it.
+public struct ClientAllocationUpdate: Codable, Sendable, Hashable {
+    public var allocationID: AllocationID
+    public var clientStatus: ClientStatus
+    public var clientDescription: String
+    public var taskStates: [String: TaskState]
+    /// When the node observed it (updates buffered while disconnected keep their time).
+    public var observedAt: Timestamp
+
+    public init(allocationID: AllocationID, clientStatus: ClientStatus, clientDescription: String = "",
+                taskStates: [String: TaskState] = [:], observedAt: Timestamp) {
+        self.allocationID = allocationID
+        self.clientStatus = clientStatus
+        self.clientDescription = clientDescription
+        self.taskStates = taskStates
+        self.observedAt = observedAt
+    }
+}

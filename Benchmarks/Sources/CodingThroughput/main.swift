@@ -1,13 +1,15 @@
 // Encodes and decodes the values Raft entries, snapshots and the node watch
 // carry: a job (its spec goes through the spec reader) and an allocation,
 // in Packed and, as the baseline measured in the same run, in JSON
-// (Foundation's encoder; WireJSON's decoder). Then WireJSON's encoding of a
-// job, which goes through Packed, against Foundation's encoder.
+// (Foundation's encoder; WireJSON's decoder). Then an allocation's and a
+// plan's hand-written Packed forms against Codable's path to the same bytes,
+// and WireJSON's encoding of a job, which goes through Packed, against
+// Foundation's encoder.
 //
 //   cd Benchmarks && swift run -c release CodingThroughput [iterations]
 import API
 import Foundation
-import Model
+@_spi(Testing) import Model
 
 let iterations = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 20_000
 
@@ -61,6 +63,25 @@ for (name, encodePacked, decodePacked, encodeJSON, decodeJSON) in [
     let pd = try measure("\(name) Packed decode", decodePacked)
     let jd = try measure("\(name) JSON decode", decodeJSON)
     print("  \(name): Packed is \(String(format: "%.2f", pe / je))x JSON's encode rate, \(String(format: "%.2f", pd / jd))x its decode rate")
+}
+
+// The hand-written Packed forms (PackedCodable) against Codable's path to
+// the same bytes, measured in the same run.
+let plan = Plan(evaluationID: "e1", jobKey: JobKey(id: "bench"), placements: [allocation],
+                followUpEvaluations: [Evaluation(id: "e2", jobID: "bench", createdAt: Timestamp(seconds: 1_700_000_000))])
+for (name, encodeFast, encodeCodable, decodeFast, decodeCodable) in [
+    ("allocation", { _ = try Packed.encode(allocation, usesHandWrittenForms: true) }, { _ = try Packed.encode(allocation, usesHandWrittenForms: false) },
+     { [bytes = try Packed.encode(allocation)] in _ = try Packed.decode(Allocation.self, from: bytes, usesHandWrittenForms: true) },
+     { [bytes = try Packed.encode(allocation)] in _ = try Packed.decode(Allocation.self, from: bytes, usesHandWrittenForms: false) }),
+    ("plan", { _ = try Packed.encode(plan, usesHandWrittenForms: true) }, { _ = try Packed.encode(plan, usesHandWrittenForms: false) },
+     { [bytes = try Packed.encode(plan)] in _ = try Packed.decode(Plan.self, from: bytes, usesHandWrittenForms: true) },
+     { [bytes = try Packed.encode(plan)] in _ = try Packed.decode(Plan.self, from: bytes, usesHandWrittenForms: false) }),
+] as [(String, () throws -> Void, () throws -> Void, () throws -> Void, () throws -> Void)] {
+    let fe = try measure("\(name) hand-written encode", encodeFast)
+    let ce = try measure("\(name) Codable encode", encodeCodable)
+    let fd = try measure("\(name) hand-written decode", decodeFast)
+    let cd = try measure("\(name) Codable decode", decodeCodable)
+    print("  \(name): the hand-written form encodes \(String(format: "%.2f", fe / ce))x and decodes \(String(format: "%.2f", fd / cd))x as fast as Codable")
 }
 
 // API payloads: WireJSON writes JSON through Packed (Packed.jsonText), the

@@ -163,22 +163,3 @@ public enum CommandOutcome: Sendable, Hashable {
     /// The entry could not be decoded: written by a newer version, or damaged.
     case undecodable(String)
 }
-
-/// One allocation's status as its node observed it.
-public struct ClientAllocationUpdate: Codable, Sendable, Hashable {
-    public var allocationID: AllocationID
-    public var clientStatus: ClientStatus
-    public var clientDescription: String
-    public var taskStates: [String: TaskState]
-    /// When the node observed it (updates buffered while disconnected keep their time).
-    public var observedAt: Timestamp
-
-    public init(allocationID: AllocationID, clientStatus: ClientStatus, clientDescription: String = "",
-                taskStates: [String: TaskState] = [:], observedAt: Timestamp) {
-        self.allocationID = allocationID
-        self.clientStatus = clientStatus
-        self.clientDescription = clientDescription
-        self.taskStates = taskStates
-        self.observedAt = observedAt
-    }
-}

@@ -24,15 +24,28 @@
 public enum Packed {
     /// Encodes `value`.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let writer = PackedWriter()
-        try writer.encodeValue(value, codingPath: [])
-        writer.close(toDepth: 0)
-        return writer.bytes
+        try encode(value, usesHandWrittenForms: true)
     }
 
     /// Decodes a `T` from bytes `encode` wrote.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        let reader = PackedReader(bytes)
+        try decode(type, from: bytes, usesHandWrittenForms: true)
+    }
+
+    /// `encode`, choosing whether values with a ``PackedCodable`` form are
+    /// written with it (tests and benchmarks compare it with `Codable`'s).
+    @_spi(Testing) public static func encode<T: Encodable>(_ value: T, usesHandWrittenForms: Bool) throws -> [UInt8] {
+        let writer = PackedWriter(usesHandWrittenForms: usesHandWrittenForms)
+        try writer.encodeValue(value, codingPath: [])
+        if let failure = writer.failure { throw failure }
+        writer.close(toDepth: 0)
+        return writer.bytes
+    }
+
+    /// `decode`, choosing whether values with a ``PackedCodable`` form are
+    /// read with it (tests and benchmarks compare it with `Codable`'s).
+    @_spi(Testing) public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], usesHandWrittenForms: Bool) throws -> T {
+        let reader = PackedReader(bytes, usesHandWrittenForms: usesHandWrittenForms)
         let end = try reader.skip(from: 0, codingPath: [])
         guard end == bytes.count else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(bytes.count - end) bytes follow the value"))

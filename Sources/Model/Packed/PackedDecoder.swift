@@ -2,9 +2,13 @@
 /// found again by offset, never copied into a tree first.
 struct PackedReader {
     let bytes: [UInt8]
+    /// Whether values with a ``PackedCodable`` form are read with it
+    /// (false only in tests, to compare it with the `Codable` form).
+    let usesHandWrittenForms: Bool
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: [UInt8], usesHandWrittenForms: Bool = true) {
         self.bytes = bytes
+        self.usesHandWrittenForms = usesHandWrittenForms
     }
 
     func tag(at offset: Int, _ codingPath: [any CodingKey]) throws -> PackedTag {
@@ -137,7 +141,14 @@ struct PackedReader {
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, codingPath: [any CodingKey]) throws -> T {
-        try T(from: PackedDecoding(reader: self, offset: offset, codingPath: codingPath))
+        if usesHandWrittenForms, let form = T.self as? any PackedCodable.Type {
+            do {
+                return try form.unpack(PackedValue(reader: self, offset: offset), as: type)
+            } catch let error as DecodingError {
+                throw error.prefixed(by: codingPath)
+            }
+        }
+        return try T(from: PackedDecoding(reader: self, offset: offset, codingPath: codingPath))
     }
 
     /// The document tree at `offset`, read by its tags: what

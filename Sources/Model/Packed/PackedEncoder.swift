@@ -15,8 +15,15 @@ final class PackedWriter {
     /// The open containers, outermost first.
     @exclusivity(unchecked) private var open: [(id: Int, header: Int, count: UInt32)] = []
     @exclusivity(unchecked) private var nextID = 0
+    /// The first error met where a caller could not throw it (see
+    /// ``PackedMapWriter/write(_:codable:)``); `Packed.encode` throws it.
+    private(set) var failure: (any Error)?
+    /// Whether values with a ``PackedCodable`` form are written with it
+    /// (false only in tests, to compare it with the `Codable` form).
+    let usesHandWrittenForms: Bool
 
-    init() {
+    init(usesHandWrittenForms: Bool = true) {
+        self.usesHandWrittenForms = usesHandWrittenForms
         bytes.reserveCapacity(256)
     }
 
@@ -40,6 +47,21 @@ final class PackedWriter {
             close()
         }
         guard !open.isEmpty else { throw Self.closed(codingPath()) }
+        open[open.count - 1].count += 1
+    }
+
+    /// Keeps `error` for `Packed.encode` to throw, unless one is kept already.
+    func record(_ error: any Error) {
+        if failure == nil { failure = error }
+    }
+
+    /// How many containers are open: pass it to `close(toDepth:)` to close
+    /// what is opened after this.
+    var openDepth: Int { open.count }
+
+    /// Counts an item of the innermost open container, where the caller
+    /// writes it next (nothing opened inside that container is still open).
+    func countItem() {
         open[open.count - 1].count += 1
     }
 
@@ -149,6 +171,10 @@ final class PackedWriter {
 
     /// Writes one whole value: a scalar, or a container it opens and fills.
     func encodeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
+        if usesHandWrittenForms, let form = T.self as? any PackedCodable.Type {
+            form.pack(value, into: self)
+            return
+        }
         let start = bytes.count
         let depth = open.count
         try value.encode(to: PackedEncoding(writer: self, codingPath: codingPath))
