@@ -171,6 +171,8 @@ let package = Package(
             dependencies: [
                 "Executor", "CustomDriverExample", "ExecutorTestAgent",
                 .product(name: "WAT", package: "WasmKit"),
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmKitWASI", package: "WasmKit"),
             ],
             swiftSettings: strict
         ),

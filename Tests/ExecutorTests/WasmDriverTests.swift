@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import WAT
+import WasmKit
+import WasmKitWASI
 
 @testable import Executor
 
@@ -173,6 +175,20 @@ struct WasmDriverTests {
         #expect(second.stderr.readText() == "oops\n")
         try await driver.destroy(handle)
         try await driver.destroy(second)
+    }
+
+    @Test("a guest is linked with the WASI capabilities it imports from, and every WASI function stays reachable")
+    func wasiCapabilitiesFollowImports() throws {
+        let every = try WASIBridgeToHost().runAndClose { bridge in
+            Set(WASICapability.all.flatMap { Array(bridge.hostFunctions(capabilities: [$0], stubUnlinked: false).keys) })
+        }
+        #expect(every.contains("fd_write") && every.contains("path_open") && every.contains("poll_oneoff"))
+        // Importing every function needs every capability; importing two needs fewer.
+        #expect(WASIImports.capabilities(providing: every).count == WASICapability.all.count)
+        let two = WASIImports.capabilities(providing: ["fd_write", "proc_exit"])
+        #expect(two.count < WASICapability.all.count)
+        let linked = try WASIBridgeToHost().runAndClose { Set($0.hostFunctions(capabilities: two, stubUnlinked: false).keys) }
+        #expect(linked.isSuperset(of: ["fd_write", "proc_exit"]))
     }
 
     @Test("an invalid module, a missing one and one without _start are clear errors")

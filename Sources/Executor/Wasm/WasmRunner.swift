@@ -33,10 +33,12 @@ enum WasmRunner {
             )
             return try wasi.runAndClose { wasi in
                 var imports = Imports()
-                for (name, function) in wasi.hostFunctions(capabilities: WASICapability.all) {
+                let imported = WASIImports.names(importedBy: module)
+                for (name, function) in wasi.hostFunctions(capabilities: WASIImports.capabilities(providing: imported))
+                where imported.contains(name) {
                     let implementation = function.implementation
                     imports.define(
-                        module: "wasi_snapshot_preview1", name: name,
+                        module: WASIImports.module, name: name,
                         Function(store: store, type: function.type) { caller, values in
                             if let reason = control.cancellation { throw WasmCancelled(reason: reason) }
                             if readOnly.refuses(name, values) { return [.i32(ReadOnlyDescriptors.readOnlyFileSystem)] }
@@ -127,5 +129,34 @@ enum WasmRunner {
         return memory.withUnsafeMutableBufferPointer(offset: UInt(pointer), count: 4) { bytes in
             bytes.count == 4 ? UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)) : nil
         }
+    }
+}
+
+/// Which WASI host functions a guest needs. Defining every preview1 function
+/// (about 45, each a host function bound to the store) for every guest cost
+/// more than running a short one; a guest links only what it imports.
+enum WASIImports {
+    static let module = "wasi_snapshot_preview1"
+
+    /// The WASI functions `module` imports.
+    static func names(importedBy module: Module) -> Set<String> {
+        Set(module.imports.lazy.filter { $0.module == Self.module }.map(\.name))
+    }
+
+    /// For each capability of `WASICapability.all`, in order, the functions
+    /// it provides: learned from WasmKit itself, once.
+    private static let provided: [Set<String>] = {
+        guard let bridge = try? WASIBridgeToHost() else { return [] }
+        defer { try? bridge.close() }
+        return WASICapability.all.map { Set(bridge.hostFunctions(capabilities: [$0], stubUnlinked: false).keys) }
+    }()
+
+    /// The capabilities that provide any of `names`; every capability when
+    /// that cannot be told. A name none provides gets WasmKit's stub
+    /// (`ENOSYS`), as with every capability.
+    static func capabilities(providing names: Set<String>) -> [WASICapability] {
+        let all = WASICapability.all
+        guard provided.count == all.count else { return all }
+        return zip(all, provided).filter { !$0.1.isDisjoint(with: names) }.map(\.0)
     }
 }
