@@ -25,16 +25,23 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
     private static let truncationKey = Array("truncated".utf8)
     private static let snapshotKey = Array("snapshot".utf8)
 
+    /// The log's state and its latest entries, changed together.
+    struct Guarded: Sendable {
+        var log: LogState
+        /// Read under the lock, never copied out: so a write appends in place.
+        var recent: RecentEntries
+    }
+
     private let core: StoreCore
     /// The durable state; changed only after the write that makes it true.
-    private let state: Mutex<LogState>
+    private let state: Mutex<Guarded>
     /// Serializes writers of this log.
     private let writer = Mutex<Void>(())
 
     init(core: StoreCore, initialConfState: ConfState) throws(StorageError) {
         self.core = core
-        state = Mutex(try Self.load(core: core, initialConfState: initialConfState))
-        core.snapshots.removeAll(except: state.withLock { $0.snapshot.fileName })
+        state = Mutex(Guarded(log: try Self.load(core: core, initialConfState: initialConfState), recent: RecentEntries()))
+        core.snapshots.removeAll(except: state.withLock { $0.log.snapshot.fileName })
     }
 
     /// Reads the meta records and the ends of the log, and checks that they agree.
@@ -112,14 +119,15 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
     // MARK: RaftStorage
 
     public func initialState() throws(RaftStorageError) -> (HardState, ConfState) {
-        state.withLock { ($0.hardState, $0.snapshot.metadata.confState) }
+        state.withLock { ($0.log.hardState, $0.log.snapshot.metadata.confState) }
     }
 
     public func entries(from lo: UInt64, to hi: UInt64, maxBytes: UInt64) throws(RaftStorageError) -> [Entry] {
-        let current = state.withLock { $0 }
+        let (current, kept) = state.withLock { ($0.log, $0.recent.entries(from: lo, to: hi, maxBytes: maxBytes)) }
         guard lo > current.truncatedIndex else { throw .compacted }
         guard hi <= current.lastIndex + 1 else { throw .unavailable }
         if lo >= hi { return [] }
+        if let kept { return kept }
         var found: [Entry] = []
         var total: UInt64 = 0
         var limited = false
@@ -151,11 +159,12 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
     }
 
     public func term(at index: UInt64) throws(RaftStorageError) -> UInt64 {
-        let current = state.withLock { $0 }
+        let (current, kept) = state.withLock { ($0.log, $0.recent.term(at: index)) }
         if index == current.truncatedIndex { return current.truncatedTerm }
         guard index > current.truncatedIndex else { throw .compacted }
         guard index <= current.lastIndex else { throw .unavailable }
         if index == current.lastIndex { return current.lastTerm }
+        if let kept { return kept }
         do throws(StorageError) {
             return try storedTerm(at: index)
         } catch {
@@ -164,16 +173,16 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
     }
 
     public func firstIndex() throws(RaftStorageError) -> UInt64 {
-        state.withLock { $0.truncatedIndex + 1 }
+        state.withLock { $0.log.truncatedIndex + 1 }
     }
 
     public func lastIndex() throws(RaftStorageError) -> UInt64 {
-        state.withLock { $0.lastIndex }
+        state.withLock { $0.log.lastIndex }
     }
 
     /// The latest snapshot, read from its file and verified against its checksum.
     public func snapshot() throws(RaftStorageError) -> Snapshot {
-        let record = state.withLock { $0.snapshot }
+        let record = state.withLock { $0.log.snapshot }
         do throws(StorageError) {
             return try core.snapshots.read(record)
         } catch {
@@ -184,13 +193,13 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
     // MARK: Writes
 
     public var hardState: HardState {
-        state.withLock { $0.hardState }
+        state.withLock { $0.log.hardState }
     }
 
     public func persist(entries: [Entry], hardState: HardState?, snapshot: Snapshot?) throws(StorageError) {
         try validateConsecutive(entries)
         try writer.withLock { _ throws(StorageError) in
-            var next = state.withLock { $0 }
+            var next = state.withLock { $0.log }
             var writes = WriteSet(capacity: entries.reduce(64) { $0 + RecordCoding.encodedSize($1) + 20 })
             var newFile: String?
             var replacedFile: String?
@@ -252,7 +261,11 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
                 throw error
             }
             let committed = next
-            state.withLock { $0 = committed }
+            state.withLock { guarded in
+                guarded.log = committed
+                if newFile != nil { guarded.recent.removeAll() }
+                guarded.recent.write(fresh)
+            }
             if let replacedFile, replacedFile != newFile { Posix.removeQuietly(core.snapshots.path(of: replacedFile)) }
         }
     }
@@ -260,7 +273,7 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
     @discardableResult
     public func createSnapshot(index: UInt64, confState: ConfState, data: [UInt8]) throws(StorageError) -> Snapshot {
         try writer.withLock { _ throws(StorageError) -> Snapshot in
-            var next = state.withLock { $0 }
+            var next = state.withLock { $0.log }
             let current = next.snapshot.metadata.index
             guard index > current else { throw .staleSnapshot(index: index, current: current) }
             guard index >= next.truncatedIndex else { throw .compacted(index: index, firstIndex: next.truncatedIndex + 1) }
@@ -281,7 +294,7 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
             let replaced = next.snapshot.fileName
             next.snapshot = record
             let committed = next
-            state.withLock { $0 = committed }
+            state.withLock { $0.log = committed }
             if let replaced, replaced != record.fileName { Posix.removeQuietly(core.snapshots.path(of: replaced)) }
             return snapshot
         }
@@ -289,7 +302,7 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
 
     public func compact(through index: UInt64) throws(StorageError) {
         try writer.withLock { _ throws(StorageError) in
-            var next = state.withLock { $0 }
+            var next = state.withLock { $0.log }
             guard index > next.truncatedIndex else { throw .compacted(index: index, firstIndex: next.truncatedIndex + 1) }
             guard index <= next.lastIndex else { throw .unavailable(index: index, lastIndex: next.lastIndex) }
             guard index <= next.snapshot.metadata.index else {
@@ -303,7 +316,10 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
             next.truncatedIndex = index
             next.truncatedTerm = term
             let committed = next
-            state.withLock { $0 = committed }
+            state.withLock { guarded in
+                guarded.log = committed
+                guarded.recent.drop(through: index)
+            }
         }
     }
 
@@ -335,7 +351,7 @@ public final class RocksDBRaftStorage: RaftPersistence, Sendable {
     /// An entry the state says is held was not found: a concurrent write moved
     /// the log (compacted or truncated), or it is lost.
     private func storageErrorForMissing(_ index: UInt64) -> StorageError {
-        let current = state.withLock { $0 }
+        let current = state.withLock { $0.log }
         if index <= current.truncatedIndex { return .compacted(index: index, firstIndex: current.truncatedIndex + 1) }
         if index > current.lastIndex { return .unavailable(index: index, lastIndex: current.lastIndex) }
         return .corrupted(path: core.database.path, detail: "log entry \(index) is missing from a log that holds \(current.truncatedIndex + 1)...\(current.lastIndex)")

@@ -198,6 +198,13 @@ import Testing
             #expect(try store.raft.lastIndex() == hi - 1, "seed \(seed) step \(step)")
             #expect(try store.raft.entries(from: lo, to: hi, maxBytes: .max) == model.entries(from: lo, to: hi, maxBytes: .max), "seed \(seed) step \(step)")
             #expect(try store.raft.term(at: lo - 1) == model.term(at: lo - 1), "seed \(seed) step \(step)")
+            // A part of the log, which may lie in the entries a store keeps in memory, in its files, or across both.
+            let from = lo + random.next() % (hi - lo + 1)
+            let to = from + random.next() % (hi - from + 1)
+            let limit: UInt64 = [0, 100, .max][Int(random.next() % 3)]
+            #expect(try store.raft.entries(from: from, to: to, maxBytes: limit) == model.entries(from: from, to: to, maxBytes: limit),
+                    "seed \(seed) step \(step): \(from)..<\(to) within \(limit) bytes")
+            if from < hi { #expect(try store.raft.term(at: from) == model.term(at: from), "seed \(seed) step \(step)") }
             #expect(store.raft.hardState == model.hardState, "seed \(seed) step \(step)")
             #expect(try store.raft.snapshot() == model.snapshot(), "seed \(seed) step \(step)")
         }
