@@ -62,12 +62,9 @@ public struct GroupSpec: Hashable, Sendable {
         w.put("constraints", constraints)
         w.put("restart", restart)
         w.put("meta", meta)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in w.value.canonicalText.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        return hash
+        var hash = FNV1a()
+        w.value.render(into: &hash)
+        return hash.value
     }
 }
 

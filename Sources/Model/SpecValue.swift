@@ -53,28 +53,35 @@ public enum SpecValue: Hashable, Sendable {
         return out
     }
 
-    private func render(into out: inout String) {
+    /// Writes ``canonicalText`` into `out`: a text, or a hash of its bytes
+    /// (``FNV1a``), which then needs no text built.
+    func render(into out: inout some CanonicalTextSink) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += String(d)
-        case .string(let s): out += "\"" + s.replacingEscapes() + "\""
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
+        case .int(let i): out.append(String(i))
+        case .double(let d): out.append(String(d))
+        case .string(let s):
+            out.append("\"")
+            out.append(s.replacingEscapes())
+            out.append("\"")
         case .list(let items):
-            out += "["
+            out.append("[")
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(",") }
                 item.render(into: &out)
             }
-            out += "]"
+            out.append("]")
         case .map(let pairs):
-            out += "{"
-            for (i, pair) in pairs.sorted(by: { $0.key < $1.key }).enumerated() {
-                if i > 0 { out += "," }
-                out += "\"" + pair.key.replacingEscapes() + "\":"
-                pair.value.render(into: &out)
+            out.append("{")
+            for (i, index) in pairs.indices.sorted(by: { pairs[$0].key < pairs[$1].key }).enumerated() {
+                if i > 0 { out.append(",") }
+                out.append("\"")
+                out.append(pairs[index].key.replacingEscapes())
+                out.append("\":")
+                pairs[index].value.render(into: &out)
             }
-            out += "}"
+            out.append("}")
         }
     }
 
@@ -113,6 +120,11 @@ public enum SpecValue: Hashable, Sendable {
 
 extension String {
     fileprivate func replacingEscapes() -> String {
+        // By bytes first: most text has nothing to escape, and walking it by
+        // Character (as below, which decides what is escaped) costs more.
+        guard utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") }) else {
+            return self
+        }
         var out = ""
         for ch in self {
             switch ch {
@@ -209,6 +221,25 @@ extension SpecValue: Codable {
             for pair in pairs {
                 try c.encode(pair.value, forKey: AnyCodingKey(stringValue: pair.key))
             }
+        }
+    }
+}
+
+/// Where ``SpecValue/render(into:)`` writes.
+protocol CanonicalTextSink {
+    mutating func append(_ text: String)
+}
+
+extension String: CanonicalTextSink {}
+
+/// 64-bit FNV-1a of the bytes appended.
+struct FNV1a: CanonicalTextSink {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func append(_ text: String) {
+        for byte in text.utf8 {
+            value ^= UInt64(byte)
+            value = value &* 0x0000_0100_0000_01B3
         }
     }
 }

@@ -97,3 +97,6 @@ let specPacked = try Packed.encode(spec)
 let text = try measure("spec from JSON text", { _ = try JobSpec(document: SpecValue(json: specText.utf8)) })
 let tree = try measure("spec from Packed", { _ = try Packed.decode(JobSpec.self, from: specPacked) })
 print("  spec: Packed reads \(String(format: "%.2f", tree / text))x as fast as the JSON text")
+
+// A group's fingerprint: the scheduler takes one per group per evaluation.
+_ = measure("group fingerprint", { _ = spec.groups[0].fingerprint })
