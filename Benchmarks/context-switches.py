@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Context switches per thread of the running caravand processes (and of a
-running ClusterThroughput), over an interval: where a load's thread hops are.
+running ClusterThroughput or RegistrationThroughput), over an interval: where
+a load's thread hops are.
 
 On this VM a wakeup costs more than most of the work it carries: at 100 wasm
 jobs/s a loopback cluster made about 270 switches per job. Run a load, then
@@ -22,7 +23,7 @@ import time
 
 
 def process_name(argv):
-    if b"ClusterThroughput" in argv[0]:
+    if b"Throughput" in argv[0]:
         return "bench"
     for flag in (b"--name", b"--node-name"):
         if flag in argv[:-1]:
@@ -35,7 +36,7 @@ def snapshot():
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-            if not argv or not (b"caravand" in argv[0] or b"ClusterThroughput" in argv[0]):
+            if not argv or not (b"caravand" in argv[0] or b"Throughput" in argv[0]):
                 continue
             name = process_name(argv)
             for tid in os.listdir(f"/proc/{pid}/task"):
