@@ -82,8 +82,9 @@ public final class WasmDriver: TaskDriver {
         let limits = WasmLimits(memoryBytes: task.resources.memoryBytes, fuel: config.fuel)
         let stdoutFD = streams[0].pipe.write
         let stderrFD = streams[1].pipe.write
+        tasks.withLock { $0[task.id] = running }
         // Guest code blocks its thread while it runs: give it one of its own.
-        let thread = Thread {
+        GuestThreads.shared.run(named: "caravan-wasm-\(task.id)") {
             let outcome = WasmRunner.run(
                 module: module, arguments: arguments, environment: environment, mounts: mounts,
                 stdout: stdoutFD, stderr: stderrFD, limits: limits, control: running.control
@@ -92,10 +93,6 @@ public final class WasmDriver: TaskDriver {
             close(stderrFD)
             running.finish(outcome)
         }
-        thread.name = "caravan-wasm-\(task.id)"
-        thread.stackSize = 8 << 20
-        tasks.withLock { $0[task.id] = running }
-        thread.start()
         if let deadline = handle.deadline {
             Task.detached {
                 let remaining = max(0, deadline.timeIntervalSinceNow)
