@@ -34,13 +34,28 @@ public struct Entry: Sendable, Hashable {
     public var byteSize: UInt64 { UInt64(data.count) + 24 }
 }
 
-extension Array where Element == Entry {
+extension Sequence where Element == Entry {
     /// Sum of `byteSize` over the entries.
     @inlinable
     public var byteSize: UInt64 {
         var total: UInt64 = 0
         for entry in self { total &+= entry.byteSize }
         return total
+    }
+}
+
+extension ArraySlice where Element == Entry {
+    /// The prefix whose byte size stays within `maxBytes`, never empty when
+    /// the slice is not: what `RaftStorage.entries` returns.
+    public func prefix(maxBytes: UInt64) -> [Entry] {
+        var total: UInt64 = 0
+        var end = startIndex
+        for entry in self {
+            total &+= entry.byteSize
+            if total > maxBytes && end > startIndex { break }
+            end += 1
+        }
+        return Array(self[startIndex..<end])
     }
 }
 

@@ -37,7 +37,7 @@ public final class MemoryStorage: RaftStorage {
         guard hi <= lastIndexValue + 1 else { throw .unavailable }
         if lo >= hi { return [] }
         let start = Int(lo - offset), end = Int(hi - offset)
-        return Self.limit(log[start..<end], maxBytes: maxBytes)
+        return log[start..<end].prefix(maxBytes: maxBytes)
     }
 
     public func term(at index: UInt64) throws(RaftStorageError) -> UInt64 {
@@ -107,17 +107,4 @@ public final class MemoryStorage: RaftStorage {
     // MARK: Helpers
 
     private var lastIndexValue: UInt64 { log[0].index + UInt64(log.count - 1) }
-
-    /// The prefix of `entries` whose byte size stays within `maxBytes`, never empty
-    /// when `entries` is not.
-    static func limit(_ entries: ArraySlice<Entry>, maxBytes: UInt64) -> [Entry] {
-        var total: UInt64 = 0
-        var end = entries.startIndex
-        for entry in entries {
-            total &+= entry.byteSize
-            if total > maxBytes && end > entries.startIndex { break }
-            end += 1
-        }
-        return Array(entries[entries.startIndex..<end])
-    }
 }

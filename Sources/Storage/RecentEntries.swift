@@ -33,7 +33,7 @@ struct RecentEntries: Sendable {
         guard let first = written.first?.index else { return }
         if let start = firstIndex, first > start, first <= start + UInt64(entries.count) {
             let keep = Int(first - start)
-            bytes -= entries[keep...].reduce(0) { $0 + $1.byteSize }
+            bytes -= entries[keep...].byteSize
             entries.removeSubrange(keep...)
         } else {
             removeAll()
@@ -49,7 +49,7 @@ struct RecentEntries: Sendable {
     mutating func drop(through index: UInt64) {
         guard let start = firstIndex, index >= start else { return }
         let count = min(entries.count, Int(index - start + 1))
-        bytes -= entries[..<count].reduce(0) { $0 + $1.byteSize }
+        bytes -= entries[..<count].byteSize
         entries.removeFirst(count)
     }
 
@@ -63,15 +63,7 @@ struct RecentEntries: Sendable {
     /// range is kept. The caller checks the range lies within the log.
     func entries(from lo: UInt64, to hi: UInt64, maxBytes: UInt64) -> [Entry]? {
         guard let start = firstIndex, lo >= start, hi <= start + UInt64(entries.count), lo < hi else { return nil }
-        let slice = entries[Int(lo - start)..<Int(hi - start)]
-        var total: UInt64 = 0
-        var end = slice.startIndex
-        while end < slice.endIndex {
-            total &+= slice[end].byteSize
-            if total > maxBytes && end > slice.startIndex { break }
-            end += 1
-        }
-        return Array(slice[..<end])
+        return entries[Int(lo - start)..<Int(hi - start)].prefix(maxBytes: maxBytes)
     }
 
     /// The term of entry `index`, when it is kept.

@@ -189,35 +189,8 @@ struct PackedValue {
     func decode() throws -> [String] { try items { try $0.decode() } }
     func decode<T: PackedCodable>() throws -> [T] { try items { try T(unpacking: $0) } }
 
-    func decode<T: PackedCodable>() throws -> [String: T] {
-        let (body, count) = try reader.container(.map, at: offset, [], as: [String: T].self)
-        var out: [String: T] = [:]
-        out.reserveCapacity(count)
-        var entry = body.lowerBound
-        while entry < body.upperBound {
-            let name = try reader.text(at: entry, [])
-            let key = reader.bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[name]), as: UTF8.self) }
-            out[key] = try Self.prefixingErrors(with: PackedKey(key)) {
-                try T(unpacking: PackedValue(reader: reader, offset: name.upperBound))
-            }
-            entry = try reader.skip(from: name.upperBound, codingPath: [])
-        }
-        return out
-    }
-
-    func decode() throws -> [String: Int] {
-        let (body, count) = try reader.container(.map, at: offset, [], as: [String: Int].self)
-        var out: [String: Int] = [:]
-        out.reserveCapacity(count)
-        var entry = body.lowerBound
-        while entry < body.upperBound {
-            let name = try reader.text(at: entry, [])
-            let key = reader.bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[name]), as: UTF8.self) }
-            out[key] = try Self.prefixingErrors(with: PackedKey(key)) { try reader.integer(Int.self, at: name.upperBound, []) }
-            entry = try reader.skip(from: name.upperBound, codingPath: [])
-        }
-        return out
-    }
+    func decode<T: PackedCodable>() throws -> [String: T] { try entries { try T(unpacking: $0) } }
+    func decode() throws -> [String: Int] { try entries { try $0.decode() } }
 
     /// A value of a type without a hand-written form, read through `Codable`
     /// (an optional type reads an explicit nil as nil).
@@ -238,16 +211,32 @@ struct PackedValue {
         return out
     }
 
+    /// The entries of the map here, as `Codable` writes a `[String: T]`,
+    /// each value read by `value`.
+    func entries<T>(_ value: (PackedValue) throws -> T) throws -> [String: T] {
+        let (body, count) = try reader.container(.map, at: offset, [], as: [String: T].self)
+        var out: [String: T] = [:]
+        out.reserveCapacity(count)
+        var entry = body.lowerBound
+        while entry < body.upperBound {
+            let name = try reader.text(at: entry, [])
+            let key = reader.bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[name]), as: UTF8.self) }
+            out[key] = try Self.prefixingErrors(with: PackedKey(key)) { try value(PackedValue(reader: reader, offset: name.upperBound)) }
+            entry = try reader.skip(from: name.upperBound, codingPath: [])
+        }
+        return out
+    }
+
     /// Reads the map here: calls `body` with each field `Field` names (in
     /// the order written; fields it does not name are skipped) and its value.
     /// Throws `keyNotFound` when a required field is missing.
     func fields<Field: PackedFields>(_ type: Field.Type, _ body: (Field, PackedValue) throws -> Void) throws {
         let table = Field.table
-        let (body_, _) = try reader.container(.map, at: offset, [], as: [String: Any].self)
+        let (map, _) = try reader.container(.map, at: offset, [], as: [String: Any].self)
         var seen: UInt64 = 0
         var guess = 0
-        var entry = body_.lowerBound
-        while entry < body_.upperBound {
+        var entry = map.lowerBound
+        while entry < map.upperBound {
             let name = try reader.text(at: entry, [])
             let index = reader.bytes.withUnsafeBufferPointer { table.index(of: UnsafeBufferPointer(rebasing: $0[name]), guess: guess) }
             if let index {
