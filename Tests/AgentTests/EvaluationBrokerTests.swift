@@ -191,6 +191,25 @@ private func take(_ broker: inout EvaluationBroker, now: Timestamp = t0,
         #expect(drain(&broker, now: t0 + .seconds(5)) == ["delayed"])
     }
 
+    /// The leader wakes this many workers: never fewer than the evaluations
+    /// a dequeue would hand out, and none when there is nothing to hand out.
+    @Test func dequeueableCountsReadyAndDueEvaluations() throws {
+        var broker = EvaluationBroker()
+        #expect(broker.dequeueable(now: t0) == 0)
+        broker.enqueue(evaluation("a1", job: "a", createdAt: 0), now: t0)
+        broker.enqueue(evaluation("a2", job: "a", createdAt: 1), now: t0)
+        broker.enqueue(evaluation("b", createdAt: 2), now: t0)
+        broker.enqueue(evaluation("later", waitUntil: t0 + .seconds(5)), now: t0)
+        #expect(broker.dequeueable(now: t0) == 2, "a2 waits behind a1; later is not due")
+        let (_, token) = try take(&broker)
+        #expect(broker.dequeueable(now: t0) == 1)
+        #expect(broker.dequeueable(now: t0 + .seconds(5)) == 2, "later is due")
+        broker.ack("a1", token: token)
+        #expect(broker.dequeueable(now: t0) == 2, "a2 is ready once a1 is acked")
+        #expect(drain(&broker, now: t0 + .seconds(5)).count == 3)
+        #expect(broker.dequeueable(now: t0 + .seconds(5)) == 0)
+    }
+
     @Test func enqueueingAHeldEvaluationAgainIsIgnored() throws {
         var broker = EvaluationBroker()
         broker.enqueue(evaluation("e"), now: t0)

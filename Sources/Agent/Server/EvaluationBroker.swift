@@ -50,6 +50,13 @@ public struct EvaluationBroker: Sendable {
         Array(readyJobs) + waitingByJob.keys + outstandingJobs
     }
 
+    /// How many evaluations ``dequeue(now:)`` could hand out at `now`, at
+    /// most: the ready ones and the delayed ones due (a due one may still
+    /// wait behind its job's outstanding one).
+    public func dequeueable(now: Timestamp) -> Int {
+        ready.count + delayed.count { $0.waitUntil.map { $0 <= now } ?? true }
+    }
+
     /// Whether ``queuedJobs`` is empty (delayed evaluations may remain).
     public var isDrained: Bool { ready.isEmpty && waitingByJob.isEmpty && outstanding.isEmpty }
 

@@ -96,10 +96,16 @@ actor LeaderScheduler {
 
     // MARK: Workers
 
+    /// Wakes as many waiting workers as there are evaluations to hand out
+    /// (all of them when leadership ended, so that they return): waking
+    /// every worker for each evaluation had all but one of them hop onto
+    /// the actor, find the queue empty and wait again.
     private func wakeWorkers() {
-        let waiting = waiters
-        waiters = []
-        for w in waiting { w.resume() }
+        let count = active ? min(waiters.count, broker.dequeueable(now: .now)) : waiters.count
+        guard count > 0 else { return }
+        let woken = waiters.prefix(count)
+        waiters.removeFirst(count)
+        for w in woken { w.resume() }
     }
 
     private func next(generation g: Int) async -> (Evaluation, UInt64)? {
@@ -325,7 +331,8 @@ actor LeaderScheduler {
                 }
                 Task { _ = try? await driver.propose(.upsertEvaluations(marked, at: .now)) }
             }
-            if let wake = broker.nextWakeUp, wake <= .now { wakeWorkers() }
+            // Redelivered and due evaluations.
+            wakeWorkers()
         }
     }
 }
