@@ -45,12 +45,7 @@ public final class EchoDriver: TaskDriver {
         let exitCode = Int32(task.config["exit_code"]?.intValue ?? 0)
         let delay = task.config["delay_ms"]?.intValue ?? 0
         let handle = TaskHandle(driver: name, spec: task, directory: directory, startedAt: Date(), state: ["message": .string(message)])
-        let stdout: LogRotator
-        do {
-            stdout = try LogRotator(directory: directory.logs, name: "\(task.name).stdout", policy: task.logs)
-        } catch {
-            throw .startFailed(taskID: task.id, reason: "cannot open the log: \(error)")
-        }
+        let stdout = LogRotator(directory: directory.logs, name: "\(task.name).stdout", policy: task.logs)
         let run = Run()
         runs.withLock { $0[task.id] = run }
         Task {

@@ -15,7 +15,7 @@ struct FIFOPumpTests {
             try #require(pipe(&fds) == 0)
             let name = "task\(i).stdout"
             let held = fcntl(fds[1], F_DUPFD_CLOEXEC, 0)
-            let pump = FIFOPump(fd: fds[0], holding: held, rotator: try LogRotator(directory: directory.logs, name: name, policy: LogPolicy()))
+            let pump = FIFOPump(fd: fds[0], holding: held, rotator: LogRotator(directory: directory.logs, name: name, policy: LogPolicy()))
             let text = String(repeating: "line \(i)\n", count: i % 7 + 1)
             let written = text.utf8.withContiguousStorageIfAvailable { write(fds[1], $0.baseAddress, $0.count) }
             #expect(written == text.utf8.count)
@@ -39,7 +39,7 @@ struct FIFOPumpTests {
         let directory = try makeTaskDirectory()
         let fifo = directory.root + "/out.fifo"
         try #require(mkfifo(fifo, 0o600) == 0)
-        let pump = try FIFOPump(path: fifo, rotator: try LogRotator(directory: directory.logs, name: "out", policy: LogPolicy()))
+        let pump = try FIFOPump(path: fifo, rotator: LogRotator(directory: directory.logs, name: "out", policy: LogPolicy()))
         for word in ["one\n", "two\n"] {
             let writer = open(fifo, O_WRONLY)
             try #require(writer >= 0)

@@ -278,7 +278,7 @@ public actor AllocationRunner {
             reportedCheckpoint = last
             onCheckpoint(last)
         }
-        if removingDirectory { try? FileManager.default.removeItem(atPath: directory) }
+        if removingDirectory { DirectoryTree.remove(atPath: directory) }
     }
 
     /// Lets go of the allocation without stopping its tasks, for a client that

@@ -386,7 +386,7 @@ public actor ClientAgent {
         Task.detached {
             for (destroy, directory) in removals {
                 await destroy?.value
-                try? FileManager.default.removeItem(atPath: directory)
+                DirectoryTree.remove(atPath: directory)
             }
         }
     }

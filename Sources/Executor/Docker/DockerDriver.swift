@@ -351,8 +351,8 @@ final class DockerTask: Sendable {
     init(handle: TaskHandle, containerID: String) throws {
         self.handle = handle
         self.containerID = containerID
-        self.stdout = try LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).stdout", policy: handle.logs)
-        self.stderr = try LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).stderr", policy: handle.logs)
+        self.stdout = LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).stdout", policy: handle.logs)
+        self.stderr = LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).stderr", policy: handle.logs)
     }
 
     var timedOut: Bool { timedOutFlag.withLock { $0 } }

@@ -103,7 +103,7 @@ public final class ExecDriver: TaskDriver {
                 if mkfifo(fifo, 0o600) != 0 && errno != EEXIST {
                     throw TaskDriverError.startFailed(taskID: task.id, reason: "cannot create \(fifo): \(String(cString: strerror(errno)))")
                 }
-                let rotator = try LogRotator(directory: directory.logs, name: "\(task.name).\(stream)", policy: task.logs)
+                let rotator = LogRotator(directory: directory.logs, name: "\(task.name).\(stream)", policy: task.logs)
                 made.append(try FIFOPump(path: fifo, rotator: rotator))
             }
             pumps = made
@@ -263,7 +263,7 @@ public final class ExecDriver: TaskDriver {
         if probe.isRunning {
             do {
                 for stream in ["stdout", "stderr"] {
-                    let rotator = try LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).\(stream)", policy: handle.logs)
+                    let rotator = LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).\(stream)", policy: handle.logs)
                     pumps.append(try FIFOPump(path: state.stateDirectory + "/\(stream).fifo", rotator: rotator))
                 }
             } catch {
@@ -278,7 +278,7 @@ public final class ExecDriver: TaskDriver {
             running.enforceDeadline { [weak self] in try? await self?.stop(handle) }
         } else {
             for stream in ["stdout", "stderr"] {
-                try? LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).\(stream)", policy: handle.logs).close()
+                LogRotator(directory: handle.directory.logs, name: "\(handle.taskName).\(stream)", policy: handle.logs).close()
             }
             running.finalize(supervisorStatus: nil)
         }

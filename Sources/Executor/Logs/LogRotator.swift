@@ -25,9 +25,10 @@ public final class LogRotator: Sendable {
     public let maxFiles: Int
 
     private struct State {
-        var fd: Int32
-        var index: Int
-        var size: Int
+        var fd: Int32 = -1
+        /// The index being written; found at the first write.
+        var index: Int?
+        var size = 0
         var closed = false
     }
 
@@ -39,18 +40,17 @@ public final class LogRotator: Sendable {
     /// byte: an open file per stream made every process the client spawned
     /// close thousands of inherited descriptors, and Foundation's file calls
     /// (atomic creates, recursive directory creation) were a visible part of
-    /// its CPU. Files are opened, created and marked with plain system calls.
-    public init(directory: String, name: String, policy: LogPolicy) throws {
+    /// its CPU. So the directory is created, and searched for the newest
+    /// file, only at the first write or at ``close()``; files are opened,
+    /// created and marked with plain system calls.
+    public init(directory: String, name: String, policy: LogPolicy) {
         self.directory = directory
         self.name = name
         self.maxFileSize = policy.maxFileSize
         self.maxFiles = policy.maxFiles
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        // A run before this one marked the stream complete; this one has not.
         unlink(LogReader.completionMarker(directory: directory, name: name))
-        let index = LogReader.indices(directory: directory, name: name).last ?? 0
-        state = Mutex(State(fd: -1, index: index, size: 0))
+        state = Mutex(State())
     }
 
     deinit {
@@ -88,31 +88,39 @@ public final class LogRotator: Sendable {
             state.closed = true
             if state.fd >= 0 { closeDescriptor(state.fd) }
             state.fd = -1
-            let marker = open(LogReader.completionMarker(directory: directory, name: name), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            let marker = create(LogReader.completionMarker(directory: directory, name: name), O_WRONLY)
             if marker >= 0 { closeDescriptor(marker) }
         }
     }
 
     /// Opens the file being written (appending to what an earlier writer left).
     private func openCurrent(_ state: inout State) {
-        let path = LogReader.path(directory: directory, name: name, index: state.index)
-        state.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let index = state.index ?? LogReader.indices(directory: directory, name: name).last ?? 0
+        state.index = index
+        state.fd = create(LogReader.path(directory: directory, name: name, index: index), O_WRONLY | O_APPEND)
         var info = stat()
         state.size = state.fd >= 0 && fstat(state.fd, &info) == 0 ? Int(info.st_size) : 0
     }
 
     private func rotate(_ state: inout State) {
         if state.fd >= 0 { closeDescriptor(state.fd) }
-        state.index += 1
+        let index = (state.index ?? 0) + 1
+        state.index = index
         state.size = 0
-        let path = LogReader.path(directory: directory, name: name, index: state.index)
-        state.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        state.fd = create(LogReader.path(directory: directory, name: name, index: index), O_WRONLY | O_TRUNC | O_APPEND)
         let indices = LogReader.indices(directory: directory, name: name)
         for old in indices.dropLast(maxFiles) {
             unlink(LogReader.path(directory: directory, name: name, index: old))
         }
     }
 
+    /// Opens `path` with `flags`, creating it, and the directory when that is missing.
+    private func create(_ path: String, _ flags: Int32) -> Int32 {
+        let fd = open(path, flags | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd < 0, errno == ENOENT else { return fd }
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return open(path, flags | O_CREAT | O_CLOEXEC, 0o644)
+    }
 }
 
 // At file scope, where `close` is the system call, not the rotator's method.
