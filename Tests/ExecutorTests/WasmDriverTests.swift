@@ -177,6 +177,23 @@ struct WasmDriverTests {
         try await driver.destroy(second)
     }
 
+    @Test("a module is parsed once while its file is unchanged, and again once it is rewritten")
+    func modulesAreReusedUntilRewritten() async throws {
+        let directory = try makeTaskDirectory()
+        let path = try WasmModules.module(WasmModules.write("one\n", exitCode: 3), in: directory)
+        for _ in 0..<2 {
+            let handle = try await driver.start(wasmTask(path), in: directory)
+            #expect(try await driver.wait(handle).exitCode == 3)
+            try await driver.destroy(handle)
+        }
+        // Same name, same size, new code.
+        _ = try WasmModules.module(WasmModules.write("two\n", exitCode: 4), in: directory)
+        let handle = try await driver.start(wasmTask(path), in: directory)
+        #expect(try await driver.wait(handle).exitCode == 4)
+        #expect(handle.stdout.readText().hasSuffix("two\n"))
+        try await driver.destroy(handle)
+    }
+
     @Test("a guest is linked with the WASI capabilities it imports from, and every WASI function stays reachable")
     func wasiCapabilitiesFollowImports() throws {
         let every = try WASIBridgeToHost().runAndClose { bridge in

@@ -7,8 +7,8 @@ import Musl
 
 /// Small files read and written with plain system calls: the ones the kernel
 /// makes up as they are read (`/proc`, `/sys/fs/cgroup`), the supervisor's
-/// exit status, and whole buffers written to a descriptor (log files, the
-/// installed supervisor).
+/// exit status, WebAssembly modules, and whole buffers written to a
+/// descriptor (log files, the installed supervisor).
 ///
 /// The exec driver reads them on every task's start, stop and stats. Read
 /// through Foundation, each cost a large heap allocation and its page faults:
@@ -20,16 +20,20 @@ enum KernelFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return bytes(of: fd).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// What is left to read from `fd`, or nil on an error.
+    static func bytes(of fd: Int32) -> [UInt8]? {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else { return nil }
-            if count == 0 { break }
+            if count == 0 { return bytes }
             bytes.append(contentsOf: chunk[..<count])
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Writes all `count` bytes at `pointer` (retrying short writes); false on an error.

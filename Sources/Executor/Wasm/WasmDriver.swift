@@ -31,6 +31,7 @@ public final class WasmDriver: TaskDriver {
     /// `wasm`.
     public let name = "wasm"
     private let tasks = Mutex<[String: WasmTask]>([:])
+    private let modules = ModuleCache()
 
     /// A wasm driver.
     public init() {}
@@ -45,32 +46,14 @@ public final class WasmDriver: TaskDriver {
     public func start(_ task: TaskSpec, in directory: TaskDirectory) async throws(TaskDriverError) -> TaskHandle {
         let config = try WasmConfig(task.config)
         let path = config.module.hasPrefix("/") ? config.module : directory.root + "/" + config.module
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw .invalidModule(config.module, reason: "\(path) cannot be read")
-        }
-        let module: Module
-        do {
-            module = try parseWasm(bytes: [UInt8](bytes))
-        } catch {
-            throw .invalidModule(config.module, reason: "not a valid WebAssembly module: \(error)")
-        }
-        guard module.exports.contains(where: { $0.name == "_start" }) else {
-            throw .invalidModule(config.module, reason: "it exports no \"_start\" function (a WASI command module is needed)")
-        }
+        let module = try modules.module(at: path, named: config.module)
 
-        let streams: [(rotator: LogRotator, pipe: (read: Int32, write: Int32))]
-        do {
-            streams = try ["stdout", "stderr"].map { stream in
-                var fds: [Int32] = [0, 0]
-                guard pipe(&fds) == 0 else { throw TaskDriverError.startFailed(taskID: task.id, reason: "pipe: \(String(cString: strerror(errno)))") }
-                _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-                return (try LogRotator(directory: directory.logs, name: "\(task.name).\(stream)", policy: task.logs), (fds[0], fds[1]))
-            }
-        } catch let error as TaskDriverError {
-            throw error
-        } catch {
-            throw .startFailed(taskID: task.id, reason: "cannot open the log files: \(error)")
+        let streams = try ["stdout", "stderr"].map { stream throws(TaskDriverError) -> (rotator: LogRotator, pipe: (read: Int32, write: Int32)) in
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { throw .startFailed(taskID: task.id, reason: "pipe: \(String(cString: strerror(errno)))") }
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            return (LogRotator(directory: directory.logs, name: "\(task.name).\(stream)", policy: task.logs), (fds[0], fds[1]))
         }
         // Each pump holds a copy of its pipe's write end: the guest ending is no end-of-file.
         let pumps = streams.map { FIFOPump(fd: $0.pipe.read, holding: fcntl($0.pipe.write, F_DUPFD_CLOEXEC, 0), rotator: $0.rotator) }
@@ -147,6 +130,59 @@ public final class WasmDriver: TaskDriver {
         try checkOwnership(of: handle)
         guard let running = tasks.withLock({ $0[handle.taskID] }) else { throw .unknownTask(handle.taskID) }
         return running
+    }
+}
+
+/// Parsed modules by path, each kept while its file is unchanged: a job
+/// of many tasks runs one module many times, and reading and parsing it for
+/// each was a tenth of starting a short guest.
+final class ModuleCache: Sendable {
+    /// What tells a file's contents apart without reading them.
+    private struct Identity: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64
+        var modified: Int64, modifiedNanoseconds: Int, changed: Int64, changedNanoseconds: Int
+
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = Int64(info.st_mtim.tv_sec)
+            modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+            changed = Int64(info.st_ctim.tv_sec)
+            changedNanoseconds = Int(info.st_ctim.tv_nsec)
+        }
+    }
+
+    /// Modules kept at most; past it the cache starts over.
+    static let capacity = 64
+    private let entries = Mutex<[String: (identity: Identity, module: Module)]>([:])
+
+    /// The command module at `path` (`name` is how the task named it, for errors).
+    func module(at path: String, named name: String) throws(TaskDriverError) -> Module {
+        var info = stat()
+        if stat(path, &info) == 0, let entry = entries.withLock({ $0[path] }), entry.identity == Identity(info) {
+            return entry.module
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .invalidModule(name, reason: "\(path) cannot be read: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fstat(fd, &info) == 0, let bytes = KernelFile.bytes(of: fd) else {
+            throw .invalidModule(name, reason: "\(path) cannot be read: \(String(cString: strerror(errno)))")
+        }
+        let module: Module
+        do {
+            module = try parseWasm(bytes: bytes)
+        } catch {
+            throw .invalidModule(name, reason: "not a valid WebAssembly module: \(error)")
+        }
+        guard module.exports.contains(where: { $0.name == "_start" }) else {
+            throw .invalidModule(name, reason: "it exports no \"_start\" function (a WASI command module is needed)")
+        }
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll() }
+            entries[path] = (Identity(info), module)
+        }
+        return module
     }
 }
 

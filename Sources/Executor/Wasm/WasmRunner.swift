@@ -9,15 +9,17 @@ import Musl
 
 /// Runs one guest to completion on the calling thread.
 enum WasmRunner {
+    /// One engine for every guest, as WasmKit intends (it is safe to share
+    /// without an interceptor). Fuel is always metered, budget or not: it is
+    /// how a stop reaches a guest that makes no WASI call (see `WasmControl`).
+    private static let engine = Engine(configuration: EngineConfiguration(fuelMetering: true))
+
     static func run(
         module: Module, arguments: [String], environment: [String: String], mounts: [GuestMount],
         stdout: Int32, stderr: Int32, limits: WasmLimits, control: WasmControl
     ) -> TaskResult {
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(devNull) }
-        // Fuel is always metered, budget or not: it is how a stop reaches a guest
-        // that makes no WASI call (see `WasmControl`).
-        let engine = Engine(configuration: EngineConfiguration(fuelMetering: true))
         let store = Store(engine: engine)
         if let fuel = limits.fuel { store.fuel = Fuel(remaining: fuel) }
         store.resourceLimiter = MemoryCap(limit: limits.memoryBytes ?? Int.max, control: control)
