@@ -25,6 +25,29 @@ enum WasmModules {
             """
     }
 
+    /// Reads stdin into a 64-byte buffer and exits with the count read (or
+    /// 100 + the errno), after writing "a" and "bc" to stdout in one
+    /// two-buffer `fd_write`.
+    static let readStdinWriteTwoBuffers = """
+        (module
+          (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 100) "abc")
+          (func (export "_start") (local $errno i32)
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.const 1))
+            (i32.store (i32.const 8) (i32.const 101))
+            (i32.store (i32.const 12) (i32.const 2))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 2) (i32.const 16)))
+            (i32.store (i32.const 20) (i32.const 200))
+            (i32.store (i32.const 24) (i32.const 64))
+            (local.set $errno (call $fd_read (i32.const 0) (i32.const 20) (i32.const 1) (i32.const 28)))
+            (if (local.get $errno) (then (call $proc_exit (i32.add (i32.const 100) (local.get $errno)))))
+            (call $proc_exit (i32.load (i32.const 28)))))
+        """
+
     /// An empty `_start`.
     static let empty = #"(module (memory (export "memory") 1) (func (export "_start")))"#
 
@@ -175,6 +198,17 @@ struct WasmDriverTests {
         #expect(second.stderr.readText() == "oops\n")
         try await driver.destroy(handle)
         try await driver.destroy(second)
+    }
+
+    @Test("a guest's stdin is at its end, and every buffer it writes reaches its log")
+    func standardStreams() async throws {
+        let directory = try makeTaskDirectory()
+        let path = try WasmModules.module(WasmModules.readStdinWriteTwoBuffers, in: directory)
+        let handle = try await driver.start(wasmTask(path), in: directory)
+        #expect(try await driver.wait(handle).exitCode == 0, "reading stdin gives 0 bytes and no error")
+        #expect(handle.stdout.readText() == "abc")
+        #expect(handle.stdout.isComplete && handle.stderr.isComplete)
+        try await driver.destroy(handle)
     }
 
     @Test("a module is parsed once while its file is unchanged, and again once it is rewritten")

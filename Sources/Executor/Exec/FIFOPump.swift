@@ -14,11 +14,10 @@ import Musl
 /// reads (the task's supervisor holds it open the same way). ``finish()``
 /// drains what is left once the task has ended.
 ///
-/// An anonymous pipe (the wasm driver's) is pumped the same way: the pump
-/// holds its write end open until it is done, so the task closing its own is
-/// no end-of-file. A read source on a pipe at end-of-file is readable forever,
-/// and on Linux tearing one down after the hang-up crashed libdispatch's event
-/// loop (`_dispatch_event_loop_drain`) under a flood of short wasm tasks.
+/// Holding a writer also keeps the pipe from reaching end-of-file: a read
+/// source on a pipe at end-of-file is readable forever, and on Linux tearing
+/// one down after the hang-up crashed libdispatch's event loop
+/// (`_dispatch_event_loop_drain`) under a flood of short tasks.
 /// (`@unchecked`: a dispatch source is thread-safe but not marked `Sendable`; the other
 /// members are immutable.)
 final class FIFOPump: @unchecked Sendable {
@@ -42,11 +41,8 @@ final class FIFOPump: @unchecked Sendable {
         self.init(fd: fd, rotator: rotator)
     }
 
-    /// Pumps the read end `fd` of a pipe (which the pump then owns and sets
-    /// non-blocking). `held`, a write end of the same pipe, stays open until
-    /// the pump is done (the pump owns it too): an anonymous pipe's.
-    init(fd: Int32, holding held: Int32? = nil, rotator: LogRotator) {
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    /// Pumps `fd`, a named pipe opened read-write and non-blocking, which the pump then owns.
+    private init(fd: Int32, rotator: LogRotator) {
         self.fd = fd
         self.rotator = rotator
         self.queue = DispatchQueue(label: "caravan.exec.log")
@@ -54,7 +50,6 @@ final class FIFOPump: @unchecked Sendable {
         source.setEventHandler { [fd, rotator] in Self.drain(fd: fd, into: rotator) }
         source.setCancelHandler { [fd, closed] in
             close(fd)
-            if let held { close(held) }
             closed.value.store(true, ordering: .releasing)
         }
         source.resume()

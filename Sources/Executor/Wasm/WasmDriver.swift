@@ -16,7 +16,8 @@ import Musl
 ///   truncating, renaming, linking and removing under them (`EROFS`), through
 ///   every descriptor derived from them, renumbered or not
 ///   (see `ReadOnlyDescriptors`).
-/// - stdout and stderr go to rotating files in `logs/`.
+/// - stdout and stderr go to rotating files in `logs/`, written on the
+///   guest's thread as it writes (see `GuestStdio`); stdin is empty.
 /// - `fuel` in the configuration bounds executed operators ("out of fuel");
 ///   the task's memory limit bounds linear memory (growth beyond it fails).
 /// - A signal, the timeout and ``stop(_:)`` end the guest at its next WASI call
@@ -48,32 +49,21 @@ public final class WasmDriver: TaskDriver {
         let path = config.module.hasPrefix("/") ? config.module : directory.root + "/" + config.module
         let module = try modules.module(at: path, named: config.module)
 
-        let streams = try ["stdout", "stderr"].map { stream throws(TaskDriverError) -> (rotator: LogRotator, pipe: (read: Int32, write: Int32)) in
-            var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else { throw .startFailed(taskID: task.id, reason: "pipe: \(String(cString: strerror(errno)))") }
-            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-            return (LogRotator(directory: directory.logs, name: "\(task.name).\(stream)", policy: task.logs), (fds[0], fds[1]))
-        }
-        // Each pump holds a copy of its pipe's write end: the guest ending is no end-of-file.
-        let pumps = streams.map { FIFOPump(fd: $0.pipe.read, holding: fcntl($0.pipe.write, F_DUPFD_CLOEXEC, 0), rotator: $0.rotator) }
+        let stdout = LogRotator(directory: directory.logs, name: "\(task.name).stdout", policy: task.logs)
+        let stderr = LogRotator(directory: directory.logs, name: "\(task.name).stderr", policy: task.logs)
         let handle = TaskHandle(driver: name, spec: task, directory: directory, startedAt: Date(), state: ["module": .string(path)])
-        let running = WasmTask(handle: handle, pumps: pumps)
+        let running = WasmTask(handle: handle, logs: [stdout, stderr])
         let mounts = directory.guestMounts()
         let environment = TaskEnvironment.variables(for: task, directory: directory, guestPaths: true)
         let arguments = [(config.module as NSString).lastPathComponent] + config.args
         let limits = WasmLimits(memoryBytes: task.resources.memoryBytes, fuel: config.fuel)
-        let stdoutFD = streams[0].pipe.write
-        let stderrFD = streams[1].pipe.write
         tasks.withLock { $0[task.id] = running }
         // Guest code blocks its thread while it runs: give it one of its own.
         GuestThreads.shared.run(named: "caravan-wasm-\(task.id)") {
             let outcome = WasmRunner.run(
                 module: module, arguments: arguments, environment: environment, mounts: mounts,
-                stdout: stdoutFD, stderr: stderrFD, limits: limits, control: running.control
+                stdout: stdout, stderr: stderr, limits: limits, control: running.control
             )
-            close(stdoutFD)
-            close(stderrFD)
             running.finish(outcome)
         }
         if let deadline = handle.deadline {
@@ -191,15 +181,15 @@ final class WasmTask: Sendable {
     let handle: TaskHandle
     let control = WasmControl()
     let result = ResultLatch<TaskResult>()
-    private let pumps: [FIFOPump]
+    private let logs: [LogRotator]
 
-    init(handle: TaskHandle, pumps: [FIFOPump]) {
+    init(handle: TaskHandle, logs: [LogRotator]) {
         self.handle = handle
-        self.pumps = pumps
+        self.logs = logs
     }
 
     func finish(_ result: TaskResult) {
-        for pump in pumps { pump.finish() }
+        for log in logs { log.close() }
         self.result.resolve(result)
     }
 }

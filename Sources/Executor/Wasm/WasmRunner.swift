@@ -16,10 +16,8 @@ enum WasmRunner {
 
     static func run(
         module: Module, arguments: [String], environment: [String: String], mounts: [GuestMount],
-        stdout: Int32, stderr: Int32, limits: WasmLimits, control: WasmControl
+        stdout: LogRotator, stderr: LogRotator, limits: WasmLimits, control: WasmControl
     ) -> TaskResult {
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        defer { close(devNull) }
         let store = Store(engine: engine)
         if let fuel = limits.fuel { store.fuel = Fuel(remaining: fuel) }
         store.resourceLimiter = MemoryCap(limit: limits.memoryBytes ?? Int.max, control: control)
@@ -28,11 +26,7 @@ enum WasmRunner {
         // Preopened directories get descriptors from 3 on, in order.
         let readOnly = ReadOnlyGuard(ReadOnlyDescriptors(preopensReadOnly: mounts.map(\.readOnly)))
         do {
-            let wasi = try WASIBridgeToHost(
-                args: arguments, environment: environment,
-                preopens: mounts.map { WASIBridgeToHost.Preopen(guestPath: $0.guestPath, hostPath: $0.hostPath) },
-                stdin: devNull, stdout: stdout, stderr: stderr
-            )
+            let wasi = try GuestStdio.bridge(arguments: arguments, environment: environment, mounts: mounts, stdout: stdout, stderr: stderr)
             return try wasi.runAndClose { wasi in
                 var imports = Imports()
                 let imported = WASIImports.names(importedBy: module)
