@@ -131,6 +131,7 @@ public struct JobMonitor: Sendable {
         var request = Caravan_Api_V1_SubscribeRequest()
         request.fromIndex = fromCurrent ? 0 : state.value.withLock { $0.index }
         request.namespace = key.namespace
+        request.packed = true
         request.filters = ["Evaluation", "Allocation"].map { topic in
             var filter = Caravan_Api_V1_EventFilter()
             filter.topic = topic
@@ -153,11 +154,11 @@ public struct JobMonitor: Sendable {
                 for event in batch.events {
                     switch event.topic {
                     case "Evaluation":
-                        if let e = try? WireJSON.decode(Evaluation.self, from: event.payloadJson) {
+                        if let e = try? event.payload(as: Evaluation.self) {
                             Self.feed(state, continuation: continuation) { $0.observe(e, at: event.index) }
                         }
                     case "Allocation":
-                        if let a = try? WireJSON.decode(Allocation.self, from: event.payloadJson) {
+                        if let a = try? event.payload(as: Allocation.self) {
                             Self.feed(state, continuation: continuation) { $0.observe(a, at: event.index) }
                         }
                     default:

@@ -32,6 +32,22 @@ public enum WireJSON {
     }
 }
 
+/// A Model value that travels as Packed (`*_packed`) when the receiver asked
+/// for it, else as JSON (`*_json`).
+public enum WirePayload {
+    /// The value from whichever of the two the sender filled.
+    public static func decode<T: Decodable>(_ type: T.Type, packed: Data, json: Data) throws -> T {
+        packed.isEmpty ? try WireJSON.decode(type, from: json) : try Packed.decode(type, from: [UInt8](packed))
+    }
+}
+
+extension Caravan_Api_V1_Event {
+    /// The changed value, read as `type` (which may read only part of it).
+    public func payload<T: Decodable>(as type: T.Type) throws -> T {
+        try WirePayload.decode(type, packed: payloadPacked, json: payloadJson)
+    }
+}
+
 extension Caravan_Api_V1_JobSummary {
     public init(job: Job, status: String, createIndex: UInt64, modifyIndex: UInt64, allocationCounts: [String: UInt32]) {
         self.init()

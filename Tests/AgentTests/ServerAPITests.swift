@@ -1,6 +1,7 @@
 import API
 import Foundation
 import GRPCCore
+import Model
 import Testing
 import Transport
 #if canImport(FoundationNetworking)
@@ -35,13 +36,14 @@ import FoundationNetworking
 
     /// Collects events from `server` until `until` holds for what was received.
     static func collect(
-        _ server: ServerProcess, from index: UInt64, filters: [Caravan_Api_V1_EventFilter] = [],
+        _ server: ServerProcess, from index: UInt64, filters: [Caravan_Api_V1_EventFilter] = [], packed: Bool = false,
         started: @escaping @Sendable () -> Void = {},
         until: @escaping @Sendable ([Caravan_Api_V1_Event]) -> Bool
     ) async throws -> (events: [Caravan_Api_V1_Event], startIndex: UInt64) {
         var request = Caravan_Api_V1_SubscribeRequest()
         request.fromIndex = index
         request.filters = filters
+        request.packed = packed
         var options = CallOptions.defaults
         options.timeout = .seconds(20)
         return try await server.connection.events.subscribe(request, options: options) { response in
@@ -89,6 +91,16 @@ import FoundationNetworking
             #expect(jobEvents.map(\.key).prefix(2) == ["watched-1", "watched-2"])
             #expect(zip(resumed, resumed.dropFirst()).allSatisfy { $0.index <= $1.index })
             #expect(resumed.contains { $0.topic == "Evaluation" && $0.type == "EvaluationUpdated" })
+
+            // Asked for Packed payloads: the same values, in payload_packed only.
+            let (packed, _) = try await Self.collect(server, from: first.meta.index - 1, filters: [jobs], packed: true) { events in
+                Set(events.map(\.key)).isSuperset(of: ["watched-1", "watched-2"])
+            }
+            #expect(packed.allSatisfy { $0.payloadJson.isEmpty && !$0.payloadPacked.isEmpty })
+            let fromJSON = try jobEvents.prefix(2).map { try $0.payload(as: Job.self) }
+            let fromPacked = try packed.prefix(2).map { try $0.payload(as: Job.self) }
+            #expect(fromPacked == fromJSON)
+            #expect(fromPacked.map(\.spec.id) == ["watched-1", "watched-2"])
         }
     }
 }

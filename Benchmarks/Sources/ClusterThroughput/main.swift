@@ -147,11 +147,12 @@ let watcher = Task {
     filter.topic = "Allocation"
     request.filters = [filter]
     request.namespace = "*"
+    request.packed = true
     try await connections[0].events.subscribe(request) { response in
         for try await batch in response.messages {
             let now = ContinuousClock.now
             for event in batch.events {
-                guard let a = try? WireJSON.decode(AllocationSeen.self, from: event.payloadJson) else { continue }
+                guard let a = try? event.payload(as: AllocationSeen.self) else { continue }
                 timeline.state.withLock { s in if s.placed[a.jobID] == nil { s.placed[a.jobID] = now } }
                 guard a.clientStatus == .running || a.clientStatus == .complete else { continue }
                 let (done, waiter) = timeline.state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in

@@ -230,13 +230,13 @@ public actor ClientAgent {
             listed.insert(id)
             // One this client runs already needs nothing decoded.
             if assignment.desiredStatus == DesiredStatus.run.rawValue, known[id] != nil { continue }
-            guard let allocation = try? Self.decode(Allocation.self, packed: assignment.allocationPacked, json: assignment.allocationJson) else {
+            guard let allocation = try? WirePayload.decode(Allocation.self, packed: assignment.allocationPacked, json: assignment.allocationJson) else {
                 logger.error("allocation \(id) arrived without a readable allocation; ignoring it")
                 continue
             }
             if allocation.desiredStatus == .run {
                 guard known[id] == nil else { continue }
-                guard let job = try? Self.decode(Job.self, packed: assignment.jobPacked, json: assignment.jobJson) else {
+                guard let job = try? WirePayload.decode(Job.self, packed: assignment.jobPacked, json: assignment.jobJson) else {
                     logger.error("allocation \(id) arrived without a readable job; ignoring it")
                     continue
                 }
@@ -261,12 +261,6 @@ public actor ClientAgent {
             for id in runners.keys where !listed.contains(id) { stop(id, because: "no longer assigned to this node") }
         }
         for id in update.removedAllocationIds.map({ AllocationID($0) }) { stop(id, because: "no longer assigned to this node") }
-    }
-
-    /// An assignment's value: Packed when the server sent it so, else JSON
-    /// (a server from before Packed assignments).
-    private static func decode<T: Decodable>(_ type: T.Type, packed: Data, json: Data) throws -> T {
-        packed.isEmpty ? try WireJSON.decode(type, from: json) : try Packed.decode(type, from: [UInt8](packed))
     }
 
     private func stop(_ id: AllocationID, because reason: String) {

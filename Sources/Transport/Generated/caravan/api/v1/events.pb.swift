@@ -57,6 +57,10 @@ public nonisolated struct Caravan_Api_V1_SubscribeRequest: Sendable {
   /// Namespace to watch; empty means "default", "*" means all.
   public var namespace: String = String()
 
+  /// The subscriber reads payload_packed: send that instead of the JSON
+  /// (faster to write and to read).
+  public var packed: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -82,6 +86,10 @@ public nonisolated struct Caravan_Api_V1_Event: Sendable {
 
   /// JSON of the Model value after the change.
   public var payloadJson: Data = Data()
+
+  /// The same value in Caravan's Packed form (Model.Packed), when the
+  /// subscription asked for it; then payload_json is empty.
+  public var payloadPacked: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -145,7 +153,7 @@ nonisolated extension Caravan_Api_V1_EventFilter: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Caravan_Api_V1_SubscribeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubscribeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_index\0\u{1}filters\0\u{1}namespace\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_index\0\u{1}filters\0\u{1}namespace\0\u{1}packed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -156,6 +164,7 @@ nonisolated extension Caravan_Api_V1_SubscribeRequest: SwiftProtobuf.Message, Sw
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.fromIndex) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.filters) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.packed) }()
       default: break
       }
     }
@@ -171,6 +180,9 @@ nonisolated extension Caravan_Api_V1_SubscribeRequest: SwiftProtobuf.Message, Sw
     if !self.namespace.isEmpty {
       try visitor.visitSingularStringField(value: self.namespace, fieldNumber: 3)
     }
+    if self.packed != false {
+      try visitor.visitSingularBoolField(value: self.packed, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -178,6 +190,7 @@ nonisolated extension Caravan_Api_V1_SubscribeRequest: SwiftProtobuf.Message, Sw
     if lhs.fromIndex != rhs.fromIndex {return false}
     if lhs.filters != rhs.filters {return false}
     if lhs.namespace != rhs.namespace {return false}
+    if lhs.packed != rhs.packed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -185,7 +198,7 @@ nonisolated extension Caravan_Api_V1_SubscribeRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Caravan_Api_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}topic\0\u{1}type\0\u{1}key\0\u{1}namespace\0\u{3}payload_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}topic\0\u{1}type\0\u{1}key\0\u{1}namespace\0\u{3}payload_json\0\u{3}payload_packed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -199,6 +212,7 @@ nonisolated extension Caravan_Api_V1_Event: SwiftProtobuf.Message, SwiftProtobuf
       case 4: try { try decoder.decodeSingularStringField(value: &self.key) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.payloadJson) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.payloadPacked) }()
       default: break
       }
     }
@@ -223,6 +237,9 @@ nonisolated extension Caravan_Api_V1_Event: SwiftProtobuf.Message, SwiftProtobuf
     if !self.payloadJson.isEmpty {
       try visitor.visitSingularBytesField(value: self.payloadJson, fieldNumber: 6)
     }
+    if !self.payloadPacked.isEmpty {
+      try visitor.visitSingularBytesField(value: self.payloadPacked, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -233,6 +250,7 @@ nonisolated extension Caravan_Api_V1_Event: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.key != rhs.key {return false}
     if lhs.namespace != rhs.namespace {return false}
     if lhs.payloadJson != rhs.payloadJson {return false}
+    if lhs.payloadPacked != rhs.payloadPacked {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
