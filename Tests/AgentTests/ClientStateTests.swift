@@ -1,6 +1,7 @@
+import Executor
 import Foundation
 import Testing
-import Model
+@_spi(Testing) import Model
 import Storage
 @testable import Agent
 
@@ -34,6 +35,32 @@ import Storage
         try state.forget(["a1"])
         #expect(try state.allocations().isEmpty)
         #expect(try state.store.scan(prefix: Array("alloc".utf8)).isEmpty, "both keys are gone")
+    }
+
+    /// The hand-written forms (ClientState+Packed.swift) write the bytes
+    /// `Codable` writes, and each reads what the other wrote.
+    @Test func runStatesHaveHandWrittenTwinsOfCodable() throws {
+        let at = Timestamp(seconds: 1_700_000_000) + .nanoseconds(42)
+        let spec = Executor::TaskSpec(id: "a1/t", name: "t", driver: "exec", config: ["command": .string("/bin/true")])
+        let handle = TaskHandle(driver: "exec", spec: spec, directory: TaskDirectory(root: "/tmp/a1/t"), startedAt: Date(timeIntervalSince1970: 1_700_000_000),
+                                state: ["pid": .number(42)])
+        let event = AllocationRunStatus.TaskEvent(time: at, kind: .driverFailure, message: "no such file")
+        let running = AllocationCheckpoint.TaskCheckpoint(state: TaskState(), handle: handle, failures: [at], restartAt: at, events: [event])
+        let idle = AllocationCheckpoint.TaskCheckpoint(state: TaskState(), handle: nil, failures: [], restartAt: nil, events: [])
+        let states = [
+            ClientState.RunState(checkpoint: nil, status: .pending),
+            ClientState.RunState(checkpoint: AllocationCheckpoint(allocationID: "a1", tasks: ["t": running, "u": idle]), status: .running),
+            ClientState.RunState(checkpoint: AllocationCheckpoint(allocationID: "a1", tasks: [:], failure: "gone", stopped: true), status: .failed),
+        ]
+        for state in states {
+            let handWritten = try Packed.encode(state, usesHandWrittenForms: true)
+            let codable = try Packed.encode(state, usesHandWrittenForms: false)
+            #expect(handWritten == codable)
+            let fromHandWritten = try Packed.decode(ClientState.RunState.self, from: handWritten, usesHandWrittenForms: false)
+            let fromCodable = try Packed.decode(ClientState.RunState.self, from: codable, usesHandWrittenForms: true)
+            #expect(fromHandWritten.checkpoint == state.checkpoint && fromHandWritten.status == state.status)
+            #expect(fromCodable.checkpoint == state.checkpoint && fromCodable.status == state.status)
+        }
     }
 
     @Test func stateWrittenAsJSONBeforeThePackedFormStillReads() throws {

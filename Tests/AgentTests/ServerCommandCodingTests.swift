@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Model
+@_spi(Testing) import Model
 import RaftCore
 @testable import Agent
 
@@ -29,6 +29,43 @@ import RaftCore
         let bytes = ServerStateMachine.encode(command)
         #expect(bytes.first != UInt8(ascii: "{"))
         #expect(try ServerStateMachine.decode(bytes) == command)
+    }
+
+    /// The hand-written forms (ServerCommand+Packed.swift) write the bytes
+    /// `Codable` writes, and each reads what the other wrote.
+    @Test func handWrittenFormsAreTwinsOfCodable() throws {
+        let at = Timestamp(seconds: 1_700_000_000) + .nanoseconds(123)
+        let evaluation = Evaluation(id: "e1", jobID: "web", priority: 70, createdAt: at)
+        let allocation = Allocation(id: "a1", name: "web.g[0]", jobID: "web", group: "g", nodeID: "n1", nodeName: "node-1",
+                                    resources: AllocatedResources())
+        var plan = Plan(evaluationID: "e1", jobKey: Self.spec.key, jobVersion: 3, placements: [allocation])
+        plan.blockedEvaluation = evaluation
+        let update = ClientAllocationUpdate(allocationID: "a1", clientStatus: .running, clientDescription: "up",
+                                            taskStates: ["t": TaskState()], observedAt: at)
+        var withEvaluations = ServerCommand.AllocationUpdates(nodeID: "n1", updates: [update], evaluationIDs: ["e2"], at: at)
+        withEvaluations.evaluations = [evaluation]
+        let commands: [ServerCommand] = [
+            .registerJob(.init(spec: Self.spec, evaluationID: "e1", idempotencyKey: "k", at: at)),
+            .registerJob(.init(spec: Self.spec, evaluationID: "e1", at: at)),
+            .stopJob(.init(key: Self.spec.key, purge: true, evaluationID: "e3", at: at)),
+            .applyPlan(.init(plan: plan, evaluation: evaluation, at: at)),
+            .upsertEvaluations([evaluation, evaluation], at: at),
+            .upsertEvaluations([], at: at),
+            .updateNode(.init(node: Node(id: "n1", status: .ready, attributes: ["kernel.name": "linux"], resources: NodeResources(cpu: 4000, memoryMB: 8192)), evaluations: [evaluation], at: at)),
+            .updateAllocations(.init(nodeID: "n1", updates: [update], evaluationIDs: [], at: at)),
+            .updateAllocations(withEvaluations),
+            .describeMembers([MemberDescription(id: 7, name: "s1", address: "127.0.0.1:7647")]),
+        ]
+        for command in commands {
+            let handWritten = try Packed.encode(command, usesHandWrittenForms: true)
+            let codable = try Packed.encode(command, usesHandWrittenForms: false)
+            #expect(handWritten == codable, "\(command)")
+            #expect(try Packed.decode(ServerCommand.self, from: codable, usesHandWrittenForms: true) == command, "\(command)")
+            #expect(try Packed.decode(ServerCommand.self, from: handWritten, usesHandWrittenForms: false) == command, "\(command)")
+        }
+        // A case this version does not know is a clear error, not a crash.
+        let unknown = try Packed.encode(["retireServer": ["_0": 1]])
+        #expect(throws: DecodingError.self) { try Packed.decode(ServerCommand.self, from: unknown) }
     }
 
     /// Entries written as JSON, before the Packed form, still read.

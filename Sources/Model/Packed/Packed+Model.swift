@@ -3,9 +3,9 @@
 // the bytes its `Codable` conformance writes; `PackedCodableTests` holds
 // them to it.
 
-extension Duration: PackedCodable {
+@_spi(PackedForms) extension Duration: PackedCodable {
     /// As `Codable`: a list of the high (signed) and low 64 bits of its attoseconds.
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         let attoseconds = self.attoseconds
         writer.list([0, 1]) { half in
             if half == 0 {
@@ -16,7 +16,7 @@ extension Duration: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         let reader = value.reader
         let (body, count) = try reader.container(.list, at: value.offset, [], as: Duration.self)
         guard count == 2 else {
@@ -28,34 +28,34 @@ extension Duration: PackedCodable {
     }
 }
 
-extension Identifier: PackedCodable {
-    func pack(into writer: PackedWriter) { writer.write(rawValue) }
-    init(unpacking value: PackedValue) throws { self.init(try value.decode() as String) }
+@_spi(PackedForms) extension Identifier: PackedCodable {
+    public func pack(into writer: PackedWriter) { writer.write(rawValue) }
+    public init(unpacking value: PackedValue) throws { self.init(try value.decode() as String) }
 }
 
-extension Timestamp: PackedCodable {
+@_spi(PackedForms) extension Timestamp: PackedCodable {
     enum PackedField: String, PackedFields {
         case sinceEpoch
         static let table = PackedFieldTable(Self.self)
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { $0.write(.sinceEpoch, sinceEpoch) }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self = .epoch
         try value.fields(PackedField.self) { _, value in sinceEpoch = try value.decode() }
     }
 }
 
-extension TaskState: PackedCodable {
+@_spi(PackedForms) extension TaskState: PackedCodable {
     enum PackedField: String, PackedFields {
         case state, failed, restarts, startedAt, finishedAt, lastRestart, exitCode
         static let table = PackedFieldTable(Self.self, optional: [.startedAt, .finishedAt, .lastRestart, .exitCode])
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.state, state)
             fields.write(.failed, failed)
@@ -67,7 +67,7 @@ extension TaskState: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init()
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -83,13 +83,13 @@ extension TaskState: PackedCodable {
     }
 }
 
-extension RescheduleEvent: PackedCodable {
+@_spi(PackedForms) extension RescheduleEvent: PackedCodable {
     enum PackedField: String, PackedFields {
         case time, previousAllocation, previousNode, delay
         static let table = PackedFieldTable(Self.self)
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.time, time)
             fields.write(.previousAllocation, previousAllocation)
@@ -98,7 +98,7 @@ extension RescheduleEvent: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(time: .epoch, previousAllocation: "", previousNode: "", delay: .zero)
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -111,20 +111,20 @@ extension RescheduleEvent: PackedCodable {
     }
 }
 
-extension AllocatedDevice: PackedCodable {
+@_spi(PackedForms) extension AllocatedDevice: PackedCodable {
     enum PackedField: String, PackedFields {
         case group, instanceIDs
         static let table = PackedFieldTable(Self.self)
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.group, group)
             fields.write(.instanceIDs, instanceIDs)
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(group: "", instanceIDs: [])
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -135,13 +135,13 @@ extension AllocatedDevice: PackedCodable {
     }
 }
 
-extension AllocatedResources: PackedCodable {
+@_spi(PackedForms) extension AllocatedResources: PackedCodable {
     enum PackedField: String, PackedFields {
         case cpu, cores, memoryMB, memoryMaxMB, diskMB, devices
         static let table = PackedFieldTable(Self.self, optional: [.memoryMaxMB])
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.cpu, cpu)
             fields.write(.cores, cores)
@@ -152,7 +152,7 @@ extension AllocatedResources: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init()
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -167,13 +167,13 @@ extension AllocatedResources: PackedCodable {
     }
 }
 
-extension AllocationDeploymentStatus: PackedCodable {
+@_spi(PackedForms) extension AllocationDeploymentStatus: PackedCodable {
     enum PackedField: String, PackedFields {
         case healthy, canary, timestamp
         static let table = PackedFieldTable(Self.self, optional: [.healthy, .timestamp])
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.healthy, healthy)
             fields.write(.canary, canary)
@@ -181,7 +181,7 @@ extension AllocationDeploymentStatus: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init()
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -193,7 +193,7 @@ extension AllocationDeploymentStatus: PackedCodable {
     }
 }
 
-extension Allocation: PackedCodable {
+@_spi(PackedForms) extension Allocation: PackedCodable {
     enum PackedField: String, PackedFields {
         case id, name, index, namespace, jobID, jobVersion, jobType, jobPriority, group, groupFingerprint
         case nodeID, nodeName, resources, desiredStatus, desiredDescription, clientStatus, clientDescription
@@ -204,7 +204,7 @@ extension Allocation: PackedCodable {
         ])
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.id, id)
             fields.write(.name, name)
@@ -236,7 +236,7 @@ extension Allocation: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(id: "", name: "", jobID: "", group: "", nodeID: "", nodeName: "", resources: AllocatedResources())
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -272,14 +272,14 @@ extension Allocation: PackedCodable {
     }
 }
 
-extension Evaluation: PackedCodable {
+@_spi(PackedForms) extension Evaluation: PackedCodable {
     enum PackedField: String, PackedFields {
         case id, namespace, jobID, jobType, priority, trigger, status, statusDescription, nodeID, deploymentID
         case waitUntil, previousEvaluation, createdAt
         static let table = PackedFieldTable(Self.self, optional: [.nodeID, .deploymentID, .waitUntil, .previousEvaluation])
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.id, id)
             fields.write(.namespace, namespace)
@@ -297,7 +297,7 @@ extension Evaluation: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(id: "", jobID: "")
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -319,20 +319,20 @@ extension Evaluation: PackedCodable {
     }
 }
 
-extension JobKey: PackedCodable {
+@_spi(PackedForms) extension JobKey: PackedCodable {
     enum PackedField: String, PackedFields {
         case namespace, id
         static let table = PackedFieldTable(Self.self)
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.namespace, namespace)
             fields.write(.id, id)
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(id: "")
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -343,13 +343,13 @@ extension JobKey: PackedCodable {
     }
 }
 
-extension AllocationStop: PackedCodable {
+@_spi(PackedForms) extension AllocationStop: PackedCodable {
     enum PackedField: String, PackedFields {
         case allocationID, nodeID, reason, clientStatus, replacement
         static let table = PackedFieldTable(Self.self, optional: [.clientStatus, .replacement])
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.allocationID, allocationID)
             fields.write(.nodeID, nodeID)
@@ -359,7 +359,7 @@ extension AllocationStop: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(allocationID: "", nodeID: "", reason: "")
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -373,13 +373,13 @@ extension AllocationStop: PackedCodable {
     }
 }
 
-extension Preemption: PackedCodable {
+@_spi(PackedForms) extension Preemption: PackedCodable {
     enum PackedField: String, PackedFields {
         case allocationID, nodeID, jobKey, jobPriority, preemptedBy
         static let table = PackedFieldTable(Self.self)
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.allocationID, allocationID)
             fields.write(.nodeID, nodeID)
@@ -389,7 +389,7 @@ extension Preemption: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(allocationID: "", nodeID: "", jobKey: JobKey(id: ""), jobPriority: 0, preemptedBy: "")
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -403,13 +403,13 @@ extension Preemption: PackedCodable {
     }
 }
 
-extension DesiredChanges: PackedCodable {
+@_spi(PackedForms) extension DesiredChanges: PackedCodable {
     enum PackedField: String, PackedFields {
         case place, stop, inPlaceUpdate, destructiveUpdate, migrate, canary, ignore, preempt, lost, disconnect, reconnect, reschedule
         static let table = PackedFieldTable(Self.self)
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.place, place)
             fields.write(.stop, stop)
@@ -426,7 +426,7 @@ extension DesiredChanges: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init()
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -447,14 +447,14 @@ extension DesiredChanges: PackedCodable {
     }
 }
 
-extension Plan: PackedCodable {
+@_spi(PackedForms) extension Plan: PackedCodable {
     enum PackedField: String, PackedFields {
         case evaluationID, jobKey, jobVersion, placements, updates, stops, preemptions, failedPlacements, deployment
         case revertToJobVersion, followUpEvaluations, blockedEvaluation, desiredChanges
         static let table = PackedFieldTable(Self.self, optional: [.jobVersion, .deployment, .revertToJobVersion, .blockedEvaluation])
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.evaluationID, evaluationID)
             fields.write(.jobKey, jobKey)
@@ -472,7 +472,7 @@ extension Plan: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(evaluationID: "", jobKey: JobKey(id: ""))
         try value.fields(PackedField.self) { field, value in
             switch field {
@@ -494,13 +494,13 @@ extension Plan: PackedCodable {
     }
 }
 
-extension ClientAllocationUpdate: PackedCodable {
+@_spi(PackedForms) extension ClientAllocationUpdate: PackedCodable {
     enum PackedField: String, PackedFields {
         case allocationID, clientStatus, clientDescription, taskStates, observedAt
         static let table = PackedFieldTable(Self.self)
     }
 
-    func pack(into writer: PackedWriter) {
+    public func pack(into writer: PackedWriter) {
         writer.map(PackedField.self) { fields in
             fields.write(.allocationID, allocationID)
             fields.write(.clientStatus, clientStatus)
@@ -510,7 +510,7 @@ extension ClientAllocationUpdate: PackedCodable {
         }
     }
 
-    init(unpacking value: PackedValue) throws {
+    public init(unpacking value: PackedValue) throws {
         self.init(allocationID: "", clientStatus: .pending, observedAt: .epoch)
         try value.fields(PackedField.self) { field, value in
             switch field {

@@ -13,13 +13,13 @@
 /// ``PackedWriter/encodeValue(_:codingPath:)`` and
 /// ``PackedReader/decodeValue(_:at:codingPath:)`` take this path for any
 /// value that has it, also inside a value coded through `Codable`.
-protocol PackedCodable {
+@_spi(PackedForms) public protocol PackedCodable {
     func pack(into writer: PackedWriter)
     init(unpacking value: PackedValue) throws
 }
 
 /// The fields of a map written by ``PackedCodable``, named by their raw values.
-protocol PackedFields: RawRepresentable<String>, CaseIterable, Hashable, Sendable {
+@_spi(PackedForms) public protocol PackedFields: RawRepresentable<String>, CaseIterable, Hashable, Sendable {
     /// The names and which of them are required: one table per type, built
     /// once (`static let table = PackedFieldTable(Self.self, optional: […])`).
     static var table: PackedFieldTable<Self> { get }
@@ -27,14 +27,14 @@ protocol PackedFields: RawRepresentable<String>, CaseIterable, Hashable, Sendabl
 
 /// The fields of one map type: their names as bytes, in declaration order
 /// (the order they are written in), and which must be present.
-struct PackedFieldTable<Field: PackedFields>: Sendable {
+@_spi(PackedForms) public struct PackedFieldTable<Field: PackedFields>: Sendable {
     let fields: [Field]
     let names: [[UInt8]]
     let required: UInt64
 
     /// - Parameter optional: the fields a reader may find missing (optionals, and fields
     ///   a later version added with a default).
-    init(_ type: Field.Type, optional: [Field] = []) {
+    public init(_ type: Field.Type, optional: [Field] = []) {
         fields = Array(Field.allCases)
         precondition(fields.count <= 64, "a Packed field table holds at most 64 fields")
         names = fields.map { Array($0.rawValue.utf8) }
@@ -64,7 +64,7 @@ struct PackedKey: CodingKey {
 
 extension PackedWriter {
     /// Writes a map; `body` writes its fields through the ``PackedMapWriter`` it is given.
-    func map<Field: PackedFields>(_ type: Field.Type, _ body: (PackedMapWriter<Field>) -> Void) {
+    @_spi(PackedForms) public func map<Field: PackedFields>(_ type: Field.Type, _ body: (PackedMapWriter<Field>) -> Void) {
         let depth = openDepth
         _ = openContainer(.map)
         body(PackedMapWriter(writer: self))
@@ -72,7 +72,7 @@ extension PackedWriter {
     }
 
     /// Writes a list of `items`, each with `item`.
-    func list<C: Collection>(_ items: C, _ item: (C.Element) -> Void) {
+    @_spi(PackedForms) public func list<C: Collection>(_ items: C, _ item: (C.Element) -> Void) {
         let depth = openDepth
         _ = openContainer(.list)
         for element in items {
@@ -83,7 +83,7 @@ extension PackedWriter {
     }
 
     /// Writes a `[String: Value]` as `Codable` does: a map keyed by the strings.
-    func map<Value>(_ dictionary: [String: Value], _ value: (Value) -> Void) {
+    @_spi(PackedForms) public func map<Value>(_ dictionary: [String: Value], _ value: (Value) -> Void) {
         let depth = openDepth
         _ = openContainer(.map)
         for (key, element) in dictionary {
@@ -97,7 +97,7 @@ extension PackedWriter {
 
 /// Writes the fields of one map, each as its key and then its value. A field
 /// whose value is nil is left out, as `encodeIfPresent` leaves it out.
-struct PackedMapWriter<Field: PackedFields> {
+@_spi(PackedForms) public struct PackedMapWriter<Field: PackedFields> {
     let writer: PackedWriter
 
     private func key(_ field: Field) {
@@ -105,44 +105,44 @@ struct PackedMapWriter<Field: PackedFields> {
         writer.text(field.rawValue)
     }
 
-    func write(_ field: Field, _ value: String) { key(field); writer.write(value) }
-    func write(_ field: Field, _ value: Bool) { key(field); writer.write(value) }
-    func write(_ field: Field, _ value: Int) { key(field); writer.write(signed: Int64(value)) }
-    func write(_ field: Field, _ value: Int32) { key(field); writer.write(signed: Int64(value)) }
-    func write(_ field: Field, _ value: UInt64) { key(field); writer.write(unsigned: value) }
-    func write<R: RawRepresentable<String>>(_ field: Field, _ value: R) { key(field); writer.write(value.rawValue) }
-    func write(_ field: Field, _ value: some PackedCodable) { key(field); value.pack(into: writer) }
+    public func write(_ field: Field, _ value: String) { key(field); writer.write(value) }
+    public func write(_ field: Field, _ value: Bool) { key(field); writer.write(value) }
+    public func write(_ field: Field, _ value: Int) { key(field); writer.write(signed: Int64(value)) }
+    public func write(_ field: Field, _ value: Int32) { key(field); writer.write(signed: Int64(value)) }
+    public func write(_ field: Field, _ value: UInt64) { key(field); writer.write(unsigned: value) }
+    public func write<R: RawRepresentable<String>>(_ field: Field, _ value: R) { key(field); writer.write(value.rawValue) }
+    public func write(_ field: Field, _ value: some PackedCodable) { key(field); value.pack(into: writer) }
 
-    func write(_ field: Field, _ value: String?) { if let value { write(field, value) } }
-    func write(_ field: Field, _ value: Bool?) { if let value { write(field, value) } }
-    func write(_ field: Field, _ value: Int?) { if let value { write(field, value) } }
-    func write(_ field: Field, _ value: Int32?) { if let value { write(field, value) } }
-    func write<R: RawRepresentable<String>>(_ field: Field, _ value: R?) { if let value { write(field, value) } }
-    func write(_ field: Field, _ value: (some PackedCodable)?) { if let value { write(field, value) } }
+    public func write(_ field: Field, _ value: String?) { if let value { write(field, value) } }
+    public func write(_ field: Field, _ value: Bool?) { if let value { write(field, value) } }
+    public func write(_ field: Field, _ value: Int?) { if let value { write(field, value) } }
+    public func write(_ field: Field, _ value: Int32?) { if let value { write(field, value) } }
+    public func write<R: RawRepresentable<String>>(_ field: Field, _ value: R?) { if let value { write(field, value) } }
+    public func write(_ field: Field, _ value: (some PackedCodable)?) { if let value { write(field, value) } }
 
-    func write(_ field: Field, _ values: [String]) {
+    public func write(_ field: Field, _ values: [String]) {
         key(field)
         writer.list(values) { writer.write($0) }
     }
 
-    func write(_ field: Field, _ values: [some PackedCodable]) {
+    public func write(_ field: Field, _ values: [some PackedCodable]) {
         key(field)
         writer.list(values) { $0.pack(into: writer) }
     }
 
-    func write(_ field: Field, _ values: [String: some PackedCodable]) {
+    public func write(_ field: Field, _ values: [String: some PackedCodable]) {
         key(field)
         writer.map(values) { $0.pack(into: writer) }
     }
 
-    func write(_ field: Field, _ values: [String: Int]) {
+    public func write(_ field: Field, _ values: [String: Int]) {
         key(field)
         writer.map(values) { writer.write(signed: Int64($0)) }
     }
 
     /// A field of a type without a hand-written form, written through
     /// `Codable`; an error it throws is thrown by `Packed.encode`.
-    func write(_ field: Field, codable value: some Encodable) {
+    public func write(_ field: Field, codable value: some Encodable) {
         key(field)
         do {
             try writer.encodeValue(value, codingPath: [PackedKey(field.rawValue)])
@@ -151,26 +151,26 @@ struct PackedMapWriter<Field: PackedFields> {
         }
     }
 
-    func write(_ field: Field, codable value: (some Encodable)?) { if let value { write(field, codable: value) } }
+    public func write(_ field: Field, codable value: (some Encodable)?) { if let value { write(field, codable: value) } }
 }
 
 // MARK: Reading
 
 /// One value in Packed bytes, read by the type its caller asks for.
-struct PackedValue {
+@_spi(PackedForms) public struct PackedValue {
     let reader: PackedReader
     let offset: Int
 
-    var isNil: Bool { reader.isNil(at: offset) }
+    public var isNil: Bool { reader.isNil(at: offset) }
 
-    func decode() throws -> String { try reader.string(at: offset, []) }
-    func decode() throws -> Bool { try reader.bool(at: offset, []) }
-    func decode() throws -> Int { try reader.integer(Int.self, at: offset, []) }
-    func decode() throws -> Int32 { try reader.integer(Int32.self, at: offset, []) }
-    func decode() throws -> UInt64 { try reader.integer(UInt64.self, at: offset, []) }
-    func decode<T: PackedCodable>() throws -> T { try T(unpacking: self) }
+    public func decode() throws -> String { try reader.string(at: offset, []) }
+    public func decode() throws -> Bool { try reader.bool(at: offset, []) }
+    public func decode() throws -> Int { try reader.integer(Int.self, at: offset, []) }
+    public func decode() throws -> Int32 { try reader.integer(Int32.self, at: offset, []) }
+    public func decode() throws -> UInt64 { try reader.integer(UInt64.self, at: offset, []) }
+    public func decode<T: PackedCodable>() throws -> T { try T(unpacking: self) }
 
-    func decode<R: RawRepresentable<String>>() throws -> R {
+    public func decode<R: RawRepresentable<String>>() throws -> R {
         let raw = try reader.string(at: offset, [])
         guard let value = R(rawValue: raw) else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "Cannot initialize \(R.self) from invalid String value \(raw)"))
@@ -179,27 +179,27 @@ struct PackedValue {
     }
 
     /// Nil for an explicit nil, as `decodeIfPresent` reads it.
-    func decode() throws -> String? { isNil ? nil : try decode() as String }
-    func decode() throws -> Bool? { isNil ? nil : try decode() as Bool }
-    func decode() throws -> Int? { isNil ? nil : try decode() as Int }
-    func decode() throws -> Int32? { isNil ? nil : try decode() as Int32 }
-    func decode<R: RawRepresentable<String>>() throws -> R? { isNil ? nil : try decode() as R }
-    func decode<T: PackedCodable>() throws -> T? { isNil ? nil : try T(unpacking: self) }
+    public func decode() throws -> String? { isNil ? nil : try decode() as String }
+    public func decode() throws -> Bool? { isNil ? nil : try decode() as Bool }
+    public func decode() throws -> Int? { isNil ? nil : try decode() as Int }
+    public func decode() throws -> Int32? { isNil ? nil : try decode() as Int32 }
+    public func decode<R: RawRepresentable<String>>() throws -> R? { isNil ? nil : try decode() as R }
+    public func decode<T: PackedCodable>() throws -> T? { isNil ? nil : try T(unpacking: self) }
 
-    func decode() throws -> [String] { try items { try $0.decode() } }
-    func decode<T: PackedCodable>() throws -> [T] { try items { try T(unpacking: $0) } }
+    public func decode() throws -> [String] { try items { try $0.decode() } }
+    public func decode<T: PackedCodable>() throws -> [T] { try items { try T(unpacking: $0) } }
 
-    func decode<T: PackedCodable>() throws -> [String: T] { try entries { try T(unpacking: $0) } }
-    func decode() throws -> [String: Int] { try entries { try $0.decode() } }
+    public func decode<T: PackedCodable>() throws -> [String: T] { try entries { try T(unpacking: $0) } }
+    public func decode() throws -> [String: Int] { try entries { try $0.decode() } }
 
     /// A value of a type without a hand-written form, read through `Codable`
     /// (an optional type reads an explicit nil as nil).
-    func decode<T: Decodable>(codable type: T.Type) throws -> T {
+    public func decode<T: Decodable>(codable type: T.Type) throws -> T {
         try reader.decodeValue(type, at: offset, codingPath: [])
     }
 
     /// The items of the list here, each read by `item`.
-    func items<T>(_ item: (PackedValue) throws -> T) throws -> [T] {
+    public func items<T>(_ item: (PackedValue) throws -> T) throws -> [T] {
         let (body, count) = try reader.container(.list, at: offset, [], as: [T].self)
         var out: [T] = []
         out.reserveCapacity(count)
@@ -213,7 +213,7 @@ struct PackedValue {
 
     /// The entries of the map here, as `Codable` writes a `[String: T]`,
     /// each value read by `value`.
-    func entries<T>(_ value: (PackedValue) throws -> T) throws -> [String: T] {
+    public func entries<T>(_ value: (PackedValue) throws -> T) throws -> [String: T] {
         let (body, count) = try reader.container(.map, at: offset, [], as: [String: T].self)
         var out: [String: T] = [:]
         out.reserveCapacity(count)
@@ -230,7 +230,7 @@ struct PackedValue {
     /// Reads the map here: calls `body` with each field `Field` names (in
     /// the order written; fields it does not name are skipped) and its value.
     /// Throws `keyNotFound` when a required field is missing.
-    func fields<Field: PackedFields>(_ type: Field.Type, _ body: (Field, PackedValue) throws -> Void) throws {
+    public func fields<Field: PackedFields>(_ type: Field.Type, _ body: (Field, PackedValue) throws -> Void) throws {
         let table = Field.table
         let (map, _) = try reader.container(.map, at: offset, [], as: [String: Any].self)
         var seen: UInt64 = 0

@@ -10,7 +10,7 @@
 /// One encoding uses a writer, on one thread, and no access to its state
 /// overlaps another; so its state is not checked for exclusive access at run
 /// time, which cost a third of encoding (a thread-local lookup per append).
-final class PackedWriter {
+@_spi(PackedForms) public final class PackedWriter {
     @exclusivity(unchecked) private(set) var bytes: [UInt8] = []
     /// The open containers, outermost first.
     @exclusivity(unchecked) private var open: [(id: Int, header: Int, count: UInt32)] = []
