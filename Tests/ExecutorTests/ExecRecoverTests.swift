@@ -56,9 +56,12 @@ struct ExecRecoverTests {
     @Test("a recovered task can be stopped, with kill escalation")
     func stopAfterRecover() async throws {
         let directory = try makeTaskDirectory()
-        let handle = try startInAnotherAgent(shellTask("trap '' TERM; while :; do sleep 0.05; done", killTimeout: .milliseconds(200)), in: directory)
+        let handle = try startInAnotherAgent(
+            shellTask("trap '' TERM; echo ignoring; while :; do sleep 0.05; done", killTimeout: .milliseconds(200)), in: directory)
         let driver = ExecDriver()
         try await driver.recover(handle)
+        // Stopped before its shell ignores SIGTERM, the task would end by it, not by the escalation.
+        #expect(await eventually { handle.stdout.readText() == "ignoring\n" })
         try await driver.stop(handle)
         #expect(try await driver.wait(handle).signal == .kill)
         try await driver.destroy(handle)
