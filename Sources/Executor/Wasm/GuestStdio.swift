@@ -14,6 +14,8 @@ struct GuestStdio: WASIFile {
     let log: LogRotator?
 
     /// A WASI bridge for a guest: these streams, and `mounts` preopened from descriptor 3 on, in order.
+    /// (Here, where WASI's file protocols are imported: beside WasmKitWASI, in
+    /// `WasmRunner`, the two modules' `WASICapability` would clash.)
     static func bridge(
         arguments: [String], environment: [String: String], mounts: [GuestMount], stdout: LogRotator, stderr: LogRotator
     ) throws -> WASIBridgeToHost {
@@ -25,7 +27,7 @@ struct GuestStdio: WASIFile {
         )
     }
 
-    // The runner closes the logs, after the guest.
+    // The guest's task closes the logs once the guest has ended (`WasmTask.finish`).
     var isBorrowed: Bool { true }
 
     func attributes() throws -> WASIAbi.Filestat {

@@ -153,12 +153,13 @@ final class ModuleCache: Sendable {
         if stat(path, &info) == 0, let entry = entries.withLock({ $0[path] }), entry.identity == Identity(info) {
             return entry.module
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .invalidModule(name, reason: "\(path) cannot be read: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fstat(fd, &info) == 0, let bytes = KernelFile.bytes(of: fd) else {
-            throw .invalidModule(name, reason: "\(path) cannot be read: \(String(cString: strerror(errno)))")
+        func unreadable() -> TaskDriverError {
+            .invalidModule(name, reason: "\(path) cannot be read: \(String(cString: strerror(errno)))")
         }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw unreadable() }
+        defer { close(fd) }
+        guard fstat(fd, &info) == 0, let bytes = KernelFile.bytes(of: fd) else { throw unreadable() }
         let module: Module
         do {
             module = try parseWasm(bytes: bytes)
