@@ -9,10 +9,31 @@ import Musl
 
 /// Runs one guest to completion on the calling thread.
 enum WasmRunner {
-    /// One engine for every guest, as WasmKit intends (it is safe to share
-    /// without an interceptor). Fuel is always metered, budget or not: it is
-    /// how a stop reaches a guest that makes no WASI call (see `WasmControl`).
-    private static let engine = Engine(configuration: EngineConfiguration(fuelMetering: true))
+    /// The engine of the calling guest thread. Guests on one thread share it,
+    /// but not across threads: an engine interns function types behind one
+    /// lock that every instantiation and every first call of a function
+    /// takes, and guests running side by side spent a sixth of a busy
+    /// client's CPU spinning on it. Guest threads are reused (see
+    /// ``GuestThreads``), so a thread makes its engine once. Fuel is always
+    /// metered, budget or not: it is how a stop reaches a guest that makes
+    /// no WASI call (see `WasmControl`).
+    private static var engine: Engine {
+        if let stored = pthread_getspecific(engineKey) {
+            return Unmanaged<Engine>.fromOpaque(stored).takeUnretainedValue()
+        }
+        let engine = Engine(configuration: EngineConfiguration(fuelMetering: true))
+        pthread_setspecific(engineKey, Unmanaged.passRetained(engine).toOpaque())
+        return engine
+    }
+
+    /// Holds each thread's engine, released when the thread exits.
+    private static let engineKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { stored in
+            if let stored { Unmanaged<Engine>.fromOpaque(stored).release() }
+        }
+        return key
+    }()
 
     static func run(
         module: Module, arguments: [String], environment: [String: String], mounts: [GuestMount],
