@@ -12,8 +12,8 @@ enum WasmRunner {
     /// The engine of the calling guest thread. Guests on one thread share it,
     /// but not across threads: an engine interns function types behind one
     /// lock that every instantiation and every first call of a function
-    /// takes, and guests running side by side spent a sixth of a busy
-    /// client's CPU spinning on it. Guest threads are reused (see
+    /// takes, and guests running side by side spent 6% of a busy client's
+    /// CPU waiting on it. Guest threads are reused (see
     /// ``GuestThreads``), so a thread makes its engine once. Fuel is always
     /// metered, budget or not: it is how a stop reaches a guest that makes
     /// no WASI call (see `WasmControl`).
