@@ -3,7 +3,7 @@ import Testing
 
 @testable import Executor
 
-@Suite("Directory tree removal")
+@Suite("Directory trees")
 struct DirectoryTreeTests {
     @Test("removes a task directory tree with its files, however deep")
     func removesNestedTree() throws {
@@ -44,5 +44,33 @@ struct DirectoryTreeTests {
         #expect(FileManager.default.createFile(atPath: file, contents: Data()))
         #expect(DirectoryTree.remove(atPath: file))
         #expect(!FileManager.default.fileExists(atPath: file))
+    }
+
+    @Test("creates missing parents, keeps an existing directory, and names what it could not make")
+    func createsWithParents() throws {
+        let directory = try makeTaskDirectory()
+        let deep = directory.local + "/a/b/c"
+        #expect(DirectoryTree.create(atPath: deep, mode: 0o700) == nil)
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: deep, isDirectory: &isDirectory) && isDirectory.boolValue)
+        let mode = try FileManager.default.attributesOfItem(atPath: deep)[.posixPermissions] as? Int
+        #expect(mode == 0o700)
+        #expect(DirectoryTree.create(atPath: deep) == nil)
+
+        let file = directory.local + "/file"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        let onFile = DirectoryTree.create(atPath: file)
+        #expect(onFile?.path == file && onFile?.errno == ENOTDIR)
+        let underFile = DirectoryTree.create(atPath: file + "/x/y")
+        #expect(underFile?.path == file + "/x/y" && underFile?.errno == ENOTDIR)
+    }
+
+    @Test("normalizes paths as URL.standardizedFileURL does, without resolving links")
+    func normalizesPaths() {
+        let cwd = FileManager.default.currentDirectoryPath
+        for path in ["/a/b/../c/./d/", "//a//b", "/..", "/", "/a/b/..", "relative/./x", "../up", "/a/.hidden/..x"] {
+            let expected = URL(fileURLWithPath: path.hasPrefix("/") ? path : cwd + "/" + path).standardizedFileURL.path
+            #expect(DirectoryTree.normalized(path) == expected, "\(path)")
+        }
     }
 }

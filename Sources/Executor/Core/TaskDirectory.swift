@@ -46,15 +46,16 @@ public struct TaskDirectory: Sendable, Hashable, Codable {
     ///   - inputs: input data sets, by name, to their host paths. Names must be
     ///     single path components; paths must exist.
     public static func create(at root: String, inputs: [String: String] = [:]) throws(TaskDriverError) -> TaskDirectory {
-        let absolute = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
-        let directory = TaskDirectory(root: URL(fileURLWithPath: absolute).standardizedFileURL.path, inputs: inputs)
+        let directory = TaskDirectory(root: DirectoryTree.normalized(root), inputs: inputs)
         let fm = FileManager.default
         do {
-            try fm.createDirectory(atPath: directory.root, withIntermediateDirectories: true)
-            // The rest are children of the root, one mkdir each (Foundation's
-            // recursive create walks every parent again), and `inputs/` only
-            // when there are inputs: on a busy client, with a task directory
-            // per allocation, directory creation was a tenth of its CPU.
+            // Plain mkdirs, not Foundation's (which builds URLs and walks
+            // every parent again), and `inputs/` only when there are inputs:
+            // on a busy client, with a task directory per allocation, directory
+            // creation was a tenth of its CPU.
+            if let failure = DirectoryTree.create(atPath: directory.root) {
+                throw TaskDriverError.taskDirectoryFailed(path: failure.path, reason: String(cString: strerror(failure.errno)))
+            }
             var children = [(directory.local, 0o755), (directory.outputs, 0o755), (directory.logs, 0o755),
                             (directory.driverState, 0o755), (directory.secrets, 0o700)]
             if !inputs.isEmpty { children.append((directory.inputsDirectory, 0o755)) }
