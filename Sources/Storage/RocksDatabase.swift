@@ -54,7 +54,13 @@ final class RocksDatabase: @unchecked Sendable {
 
         let names = ["default"] + ColumnFamily.allCases.map(\.name)
         var familyHandles = [OpaquePointer?](repeating: nil, count: names.count)
-        let familyOptions = [OpaquePointer?](repeating: options, count: names.count)
+        // The node-local store takes many small writes and deletes (a client's
+        // allocation states, buffered statuses) and holds little: a small
+        // memtable keeps its skip list shallow.
+        let kvOptions = rocksdb_options_create_copy(options)
+        defer { rocksdb_options_destroy(kvOptions) }
+        rocksdb_options_set_write_buffer_size(kvOptions, 4 << 20)
+        let familyOptions: [OpaquePointer?] = [options] + ColumnFamily.allCases.map { $0 == .kv ? kvOptions : options }
         var error: UnsafeMutablePointer<CChar>?
         let cNames = names.map { strdupOrFail($0) }
         defer { cNames.forEach { free($0) } }
