@@ -9,7 +9,7 @@ struct TaskDirectoryTests {
     func base() -> String { "/tmp/caravan-executor-tests/taskdir-\(UUID().uuidString.prefix(8))" }
 
     func expectLaidOut(_ directory: TaskDirectory) {
-        for path in [directory.root, directory.local, directory.outputs, directory.logs, directory.driverState, directory.secrets] {
+        for path in [directory.root, directory.local, directory.outputs, directory.logs, directory.secrets] {
             var isDirectory: ObjCBool = false
             #expect(FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue, "\(path)")
         }

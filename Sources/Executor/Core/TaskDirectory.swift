@@ -9,7 +9,7 @@ import Foundation
 /// | `inputs/<name>` | input data, read-only to the task where the driver can enforce it (only when there are inputs) |
 /// | `outputs/` | results the task leaves behind |
 /// | `logs/` | `<task>.stdout.N` and `<task>.stderr.N`, rotating |
-/// | `.caravan/` | the driver's own state (not for the task) |
+/// | `.caravan/` | the driver's own state (not for the task), made by a driver that keeps any |
 ///
 /// Docker mounts these at `/local`, `/secrets`, `/inputs/<name>` (read-only) and
 /// `/outputs`; the WASM driver preopens them at the same guest paths; the exec
@@ -50,14 +50,15 @@ public struct TaskDirectory: Sendable, Hashable, Codable {
         let fm = FileManager.default
         do {
             // Plain mkdirs, not Foundation's (which builds URLs and walks
-            // every parent again), and `inputs/` only when there are inputs:
-            // on a busy client, with a task directory per allocation, directory
-            // creation was a tenth of its CPU.
+            // every parent again); `inputs/` only when there are inputs and
+            // `.caravan/` only by a driver that keeps state (exec): on a busy
+            // client, with a task directory per allocation, creating and
+            // removing directories was a fifth of its CPU.
             if let failure = DirectoryTree.create(atPath: directory.root) {
                 throw TaskDriverError.taskDirectoryFailed(path: failure.path, reason: String(cString: strerror(failure.errno)))
             }
             var children = [(directory.local, 0o755), (directory.outputs, 0o755), (directory.logs, 0o755),
-                            (directory.driverState, 0o755), (directory.secrets, 0o700)]
+                            (directory.secrets, 0o700)]
             if !inputs.isEmpty { children.append((directory.inputsDirectory, 0o755)) }
             for (path, mode) in children {
                 if mkdir(path, mode_t(mode)) != 0 && errno != EEXIST {

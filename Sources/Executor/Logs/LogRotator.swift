@@ -118,7 +118,7 @@ public final class LogRotator: Sendable {
     private func create(_ path: String, _ flags: Int32) -> Int32 {
         let fd = open(path, flags | O_CREAT | O_CLOEXEC, 0o644)
         guard fd < 0, errno == ENOENT else { return fd }
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        _ = DirectoryTree.create(atPath: directory)
         return open(path, flags | O_CREAT | O_CLOEXEC, 0o644)
     }
 }
