@@ -235,11 +235,14 @@ struct WasmDriverTests {
         }
         #expect(every.contains("fd_write") && every.contains("path_open") && every.contains("poll_oneoff"))
         // Importing every function needs every capability; importing two needs fewer.
-        #expect(WASIImports.capabilities(providing: every).count == WASICapability.all.count)
+        let all = WASIImports.capabilities(providing: every)
+        #expect(all.capabilities.count == WASICapability.all.count && all.providesAll)
         let two = WASIImports.capabilities(providing: ["fd_write", "proc_exit"])
-        #expect(two.count < WASICapability.all.count)
-        let linked = try WASIBridgeToHost().runAndClose { Set($0.hostFunctions(capabilities: two, stubUnlinked: false).keys) }
+        #expect(two.capabilities.count < WASICapability.all.count && two.providesAll)
+        let linked = try WASIBridgeToHost().runAndClose { Set($0.hostFunctions(capabilities: two.capabilities, stubUnlinked: false).keys) }
         #expect(linked.isSuperset(of: ["fd_write", "proc_exit"]))
+        // A name no capability provides needs WasmKit's stubs.
+        #expect(!WASIImports.capabilities(providing: ["fd_write", "no_such_function"]).providesAll)
     }
 
     @Test("an invalid module, a missing one and one without _start are clear errors")

@@ -51,7 +51,11 @@ enum WasmRunner {
             return try wasi.runAndClose { wasi in
                 var imports = Imports()
                 let imported = WASIImports.names(importedBy: module)
-                for (name, function) in wasi.hostFunctions(capabilities: WASIImports.capabilities(providing: imported))
+                let linked = WASIImports.capabilities(providing: imported)
+                // WasmKit's stubs for what no capability provides are most of
+                // the cost of building the table; a guest whose imports are
+                // all provided needs none of them.
+                for (name, function) in wasi.hostFunctions(capabilities: linked.capabilities, stubUnlinked: !linked.providesAll)
                 where imported.contains(name) {
                     let implementation = function.implementation
                     imports.define(
@@ -168,12 +172,15 @@ enum WASIImports {
         return WASICapability.all.map { Set(bridge.hostFunctions(capabilities: [$0], stubUnlinked: false).keys) }
     }()
 
-    /// The capabilities that provide any of `names`; every capability when
-    /// that cannot be told. A name none provides gets WasmKit's stub
-    /// (`ENOSYS`), as with every capability.
-    static func capabilities(providing names: Set<String>) -> [WASICapability] {
+    /// The capabilities that provide any of `names` (every capability when
+    /// that cannot be told), and whether they provide all of `names`. When
+    /// they do not, the guest must be linked with WasmKit's stubs, so that a
+    /// name none provides answers `ENOSYS`.
+    static func capabilities(providing names: Set<String>) -> (capabilities: [WASICapability], providesAll: Bool) {
         let all = WASICapability.all
-        guard provided.count == all.count else { return all }
-        return zip(all, provided).filter { !$0.1.isDisjoint(with: names) }.map(\.0)
+        guard provided.count == all.count else { return (all, false) }
+        let chosen = zip(all, provided).filter { !$0.1.isDisjoint(with: names) }
+        let covered = chosen.reduce(into: Set<String>()) { $0.formUnion($1.1) }
+        return (chosen.map(\.0), names.isSubset(of: covered))
     }
 }
