@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Model
 import Scheduler
+import Synchronization
 
 /// The scheduling half of the leader, as Nomad runs it: an evaluation broker
 /// fed by committed evaluations, scheduler workers that plan on a snapshot of
@@ -19,7 +20,13 @@ actor LeaderScheduler {
     private let scheduler = Scheduler()
 
     private var broker = EvaluationBroker()
-    private var active = false
+    private var active = false {
+        didSet { leading.store(active, ordering: .releasing) }
+    }
+    /// `active`, readable without a hop onto the actor: a follower applies
+    /// every registration too, and a task per apply only to be told it does
+    /// not schedule cost it a thread wake-up each.
+    private let leading = Atomic<Bool>(false)
     private var generation = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var tasks: [Task<Void, Never>] = []
@@ -84,6 +91,11 @@ actor LeaderScheduler {
     }
 
     func stop() { lostLeadership() }
+
+    /// Whether this server schedules (``stateChanged(_:)`` does nothing otherwise).
+    /// It turns true before ``becameLeader()`` reads the state it starts from,
+    /// so a change it reports false for is in that state.
+    nonisolated var isLeading: Bool { leading.load(ordering: .acquiring) }
 
     /// Called after each apply that made evaluations pending or changed capacity.
     func stateChanged(_ changes: ServerState.Changes) {

@@ -409,7 +409,7 @@ final class ChangeRouter: Sendable {
         if !changes.allocationsFinished.isEmpty { watches.notify(changes.allocationsFinished, wake: false) }
         if !changes.assignmentsChanged.isEmpty { watches.notify(changes.assignmentsChanged) }
         if changes.membersChanged { membersChanged() }
-        if !changes.pendingEvaluations.isEmpty || changes.capacityChanged {
+        if scheduler.isLeading && (!changes.pendingEvaluations.isEmpty || changes.capacityChanged) {
             Task { await scheduler.stateChanged(changes) }
         }
     }
