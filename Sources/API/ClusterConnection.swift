@@ -39,6 +39,11 @@ public final class ClusterConnection: Sendable {
                 config.http2.authority = security.clientAuthority
                 // With TLS: refuse a server that settles on less than TLS 1.3.
                 config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
+                // gRPC's default waits 1 s after a refused connect and up to
+                // 2 minutes after several: a server that is starting or
+                // restarting would be reached long after it listens, and a
+                // call waiting for the connection would time out first.
+                config.backoff = .init(initial: .milliseconds(100), max: .seconds(3), multiplier: 1.6, jitter: 0.2)
             }
         )
         let client = GRPCClient(transport: transport)
