@@ -263,3 +263,27 @@ final class LocalNetwork: Sendable {
         return false
     }
 }
+
+struct SyncedWriteTimesTests {
+    @Test func syncsStayOffTheLoopUntilRecentOnesWereFastAndLeaveItAfterASlowOne() {
+        var times = SyncedWriteTimes()
+        #expect(!times.areFast)
+        var fastWrites = 0
+        while !times.areFast {
+            times.record(.microseconds(10))
+            fastWrites += 1
+            #expect(fastWrites < 100)
+        }
+        // A run of fast writes, not a single one, brings them onto the loop.
+        #expect(fastWrites > 8)
+        times.record(.milliseconds(2))
+        #expect(!times.areFast)
+        var slowFor = 0
+        while !times.areFast {
+            times.record(.microseconds(10))
+            slowFor += 1
+        }
+        // One slow sync keeps the next several on the storage thread.
+        #expect(slowFor >= 4)
+    }
+}

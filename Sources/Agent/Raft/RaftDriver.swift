@@ -89,6 +89,7 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     /// it waits (for the storage thread, or for the lanes to write) is
     /// handled by it: it loops while Raft has a Ready.
     private var draining = false
+    private var syncedWrites = SyncedWriteTimes()
     private var failure: RaftDriverError?
     private var lastSnapshotIndex: UInt64 = 0
     /// A snapshot being encoded off the loop (at most one at a time).
@@ -381,8 +382,11 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     }
 
     /// Writes what `ready` asks for: on the storage thread when it must be
-    /// synced, so that the loop goes on meanwhile; here when it need not be
-    /// (a commit index alone), which costs less than the hand-off.
+    /// synced and syncs are slow, so that the loop goes on meanwhile; here
+    /// when it need not be (a commit index alone), or when recent syncs took
+    /// less than the hand-off costs (a wake-up of the storage thread and one
+    /// back: on a VM, tens of microseconds each, which a fast disk's sync
+    /// undercuts).
     private func persist(_ ready: Ready) async throws {
         guard ready.mustSync else {
             try persistence.persist(entries: ready.entries, hardState: ready.hardState, snapshot: ready.snapshot)
@@ -390,9 +394,18 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         }
         let persistence = persistence
         let (entries, hardState, snapshot) = (ready.entries, ready.hardState, ready.snapshot)
-        try await RaftDriverThreads.storage.runIfActive {
-            try persistence.persist(entries: entries, hardState: hardState, snapshot: snapshot)
+        if snapshot == nil && syncedWrites.areFast {
+            let started = ContinuousClock.now
+            try persistence.persist(entries: entries, hardState: hardState, snapshot: nil)
+            syncedWrites.record(ContinuousClock.now - started)
+            return
         }
+        let took = try await RaftDriverThreads.storage.runIfActive {
+            let started = ContinuousClock.now
+            try persistence.persist(entries: entries, hardState: hardState, snapshot: snapshot)
+            return ContinuousClock.now - started
+        }
+        syncedWrites.record(took)
     }
 
     private func publishLeadership() {
@@ -592,6 +605,20 @@ struct WriteTag: Equatable {
 
 /// The threads Raft drivers run on, shared by every driver in the process
 /// and kept for its lifetime.
+/// How long a Ready's synced writes take: a moving average over about the
+/// last eight, starting slow (so the first writes take the storage thread).
+struct SyncedWriteTimes {
+    /// Below this, a write is cheaper than handing it to another thread.
+    static let handOffCost: Duration = .microseconds(100)
+    private(set) var average: Duration = .milliseconds(1)
+
+    var areFast: Bool { average < Self.handOffCost }
+
+    mutating func record(_ took: Duration) {
+        average = (average * 7 + took) / 8
+    }
+}
+
 public enum RaftDriverThreads {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, max(1, System.coreCount)))
 
