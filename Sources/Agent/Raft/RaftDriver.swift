@@ -30,6 +30,8 @@ public enum RaftDriverError: Error, Sendable, Equatable {
 /// RaftCore, as etcd's raft takes input between `Ready` and `Advance`; what
 /// arrives meanwhile is handed out by the next Ready, so proposals that
 /// arrive during one fsync share the next fsync and one append message.
+/// Where syncs take less than that hand-off (``SyncedWriteTimes``), the
+/// write runs on the loop itself.
 /// Nothing leaves this replica before the writes it depends on are durable:
 /// RaftCore hands out a new Ready only after `advance`.
 /// A follower forwards a write (``submit(_:)``) to the leader over the Raft
@@ -603,8 +605,6 @@ struct WriteTag: Equatable {
     }
 }
 
-/// The threads Raft drivers run on, shared by every driver in the process
-/// and kept for its lifetime.
 /// How long a Ready's synced writes take: a moving average over about the
 /// last eight, starting slow (so the first writes take the storage thread).
 struct SyncedWriteTimes {
@@ -619,6 +619,8 @@ struct SyncedWriteTimes {
     }
 }
 
+/// The threads Raft drivers run on, shared by every driver in the process
+/// and kept for its lifetime.
 public enum RaftDriverThreads {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, max(1, System.coreCount)))
 
