@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "Model", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Debian's librocksdb-dev, reached through its C API.
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
+        // Linux's getdents64 for the Executor's directory removal.
+        .systemLibrary(name: "CDirectoryEntries"),
         // Durable Raft log, hard state, snapshots and a node-local KV.
         .target(name: "Storage", dependencies: ["RaftCore", "CRocksDB"], swiftSettings: strict),
         // Test helper: appends to a store with sync, printing each acknowledged index, until killed.
@@ -88,6 +90,7 @@ let package = Package(
         .target(
             name: "Executor",
             dependencies: [
+                "CDirectoryEntries",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmKitWASI", package: "WasmKit"),

@@ -18,6 +18,19 @@ struct DirectoryTreeTests {
         #expect(!fm.fileExists(atPath: directory.root))
     }
 
+    @Test("removes a directory whose entries take many reads")
+    func removesLargeDirectory() throws {
+        let directory = try makeTaskDirectory()
+        // 300 names of 60 bytes: several 4 KiB getdents64 buffers.
+        for i in 0..<300 {
+            let name = String(format: "%04d-", i) + String(repeating: "x", count: 55)
+            #expect(FileManager.default.createFile(atPath: directory.outputs + "/" + name, contents: Data()))
+        }
+        try FileManager.default.createDirectory(atPath: directory.outputs + "/sub", withIntermediateDirectories: true)
+        #expect(DirectoryTree.remove(atPath: directory.root))
+        #expect(!FileManager.default.fileExists(atPath: directory.root))
+    }
+
     @Test("removes a symbolic link, not what it points at")
     func doesNotFollowLinks() throws {
         let directory = try makeTaskDirectory()

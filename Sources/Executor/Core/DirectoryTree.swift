@@ -1,3 +1,4 @@
+import CDirectoryEntries
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -9,12 +10,12 @@ import Musl
 ///
 /// A busy client creates and removes a task directory tree for every
 /// allocation. Foundation's `createDirectory` builds URLs and checks every
-/// parent; `FileManager.removeItem` `FileManager.removeItem` stats every entry, walks each directory
-/// twice and bridges every name through Foundation: each a twentieth of such
-/// a client's CPU. Here a directory whose parent exists takes one `mkdir`;
-/// and for removal each directory is opened once, relative to its parent,
-/// its entries told apart by the type `readdir` reports, and removed with
-/// `unlinkat`.
+/// parent, and `FileManager.removeItem` stats every entry, walks each
+/// directory twice and bridges every name through Foundation: each was a
+/// twentieth of such a client's CPU. Here a directory whose parent exists
+/// takes one `mkdir`; for removal each directory is opened once, relative to
+/// its parent, its entries read with getdents64 and told apart by the type
+/// it reports, and removed with `unlinkat`.
 public enum DirectoryTree {
     /// Creates the directory `path` (absolute) and any missing parents, with
     /// `mode` (parents 0755). An existing directory is left as it is.
@@ -70,32 +71,42 @@ public enum DirectoryTree {
         return (rmdir(path) == 0 || errno == ENOENT) && emptied
     }
 
-    /// Removes everything in the open directory `fd`, and closes it.
+    /// Removes everything in the open directory `fd`, and closes it. The
+    /// entries are read with getdents64 itself: `fdopendir` would add an
+    /// fstat and an fcntl for every directory.
     private static func removeContents(of fd: Int32) -> Bool {
-        guard let directory = fdopendir(fd) else {
-            close(fd)
-            return false
-        }
-        defer { closedir(directory) }
+        defer { close(fd) }
         var removedAll = true
-        while let entry = readdir(directory) {
-            let type = entry.pointee.d_type
-            let removed = withUnsafeBytes(of: entry.pointee.d_name) { raw -> Bool in
-                let name = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-                if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { return true }  // . and ..
-                var isDirectory = type == UInt8(DT_DIR)
-                if type == UInt8(DT_UNKNOWN) {
-                    var info = stat()
-                    isDirectory = fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT == S_IFDIR
-                }
-                guard isDirectory else { return unlinkat(fd, name, 0) == 0 || errno == ENOENT }
-                let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard child >= 0 else { return errno == ENOENT }
-                let emptied = removeContents(of: child)
-                return (unlinkat(fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) && emptied
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            let count = caravan_getdents64(fd, buffer.baseAddress, UInt(buffer.count))
+            guard count > 0 else { return count == 0 && removedAll }
+            var offset = 0
+            while offset < count {
+                // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name.
+                let record = buffer.baseAddress! + offset
+                let length = Int(record.loadUnaligned(fromByteOffset: 16, as: UInt16.self))
+                let type = record.load(fromByteOffset: 18, as: UInt8.self)
+                let name = (record + 19).assumingMemoryBound(to: CChar.self)
+                offset += length
+                if name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0)) { continue }  // . and ..
+                removedAll = remove(name, of: type, in: fd) && removedAll
             }
-            removedAll = removedAll && removed
         }
-        return removedAll
+    }
+
+    /// Removes the entry `name` of directory `fd`, of `d_type` `type`.
+    private static func remove(_ name: UnsafePointer<CChar>, of type: UInt8, in fd: Int32) -> Bool {
+        var isDirectory = type == UInt8(DT_DIR)
+        if type == UInt8(DT_UNKNOWN) {
+            var info = stat()
+            isDirectory = fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT == S_IFDIR
+        }
+        guard isDirectory else { return unlinkat(fd, name, 0) == 0 || errno == ENOENT }
+        let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard child >= 0 else { return errno == ENOENT }
+        let emptied = removeContents(of: child)
+        return (unlinkat(fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) && emptied
     }
 }
