@@ -396,18 +396,13 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         }
         let persistence = persistence
         let (entries, hardState, snapshot) = (ready.entries, ready.hardState, ready.snapshot)
-        if snapshot == nil && syncedWrites.areFast {
-            let started = ContinuousClock.now
-            try persistence.persist(entries: entries, hardState: hardState, snapshot: nil)
-            syncedWrites.record(ContinuousClock.now - started)
-            return
-        }
-        let took = try await RaftDriverThreads.storage.runIfActive {
+        let write = { @Sendable () throws -> Duration in
             let started = ContinuousClock.now
             try persistence.persist(entries: entries, hardState: hardState, snapshot: snapshot)
             return ContinuousClock.now - started
         }
-        syncedWrites.record(took)
+        let onLoop = snapshot == nil && syncedWrites.areFast
+        syncedWrites.record(onLoop ? try write() : try await RaftDriverThreads.storage.runIfActive(write))
     }
 
     private func publishLeadership() {
