@@ -186,6 +186,8 @@ let package = Package(
             dependencies: [
                 "Transport", "RaftCore", "TransportTestPeer", "LoopbackPorts",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: strict

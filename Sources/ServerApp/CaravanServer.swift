@@ -70,8 +70,10 @@ struct ServerCommand: AsyncParsableCommand {
     var name: String
     @Option(help: "The address to bind.")
     var bind = "127.0.0.1"
-    @Option(help: "The gRPC port: Raft, the public API and the node API.")
+    @Option(help: "The gRPC port: the public API, the node API, and where peers ask for the Raft port.")
     var grpcPort = 7647
+    @Option(help: "The Raft port: replication between servers (0: any free port, which peers learn through the gRPC port).")
+    var raftPort = 0
     @Option(help: "The HTTP port: /health/live, /health/ready (0: no HTTP port).")
     var httpPort = 7646
     @Option(help: "The HOST:PORT others reach this server at (default: --bind and --grpc-port).")
@@ -101,6 +103,8 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.region = common.region
         configuration.bindHost = bind
         configuration.grpcPort = grpcPort
+        guard (0...65_535).contains(raftPort) else { throw ValidationError("--raft-port \(raftPort): not a port") }
+        configuration.raftPort = raftPort
         configuration.httpPort = httpPort == 0 ? nil : httpPort
         configuration.security = try common.security()
         configuration.dataDirectory = dataDir

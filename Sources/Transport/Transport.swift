@@ -5,7 +5,9 @@
 ///
 /// Entry points:
 /// - ``PeerTransport``: sends Raft messages to peers, batched, with a priority lane.
-/// - ``RaftService`` and ``RaftServer``: receive them.
+/// - ``RaftListener``: receives them on the server's Raft port (length-prefixed
+///   protobuf frames over TCP, see ``RaftLink``); ``RaftService``: the gRPC
+///   service that tells peers where that port is.
 /// - ``TLSFiles`` / ``TransportSecurityConfiguration``: mTLS for every port.
 /// - ``CertificateAuthority``: `caravan tls ca create` / `caravan tls cert create`.
 public enum Transport {}

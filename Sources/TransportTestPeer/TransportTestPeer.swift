@@ -72,11 +72,13 @@ struct TransportTestPeer {
         let peers = PeerTransport(configuration: configuration, security: security)
         if let address = arguments.replyAddress { peers.setPeer(arguments.replyID, address: address) }
         let echo = arguments.echo
-        let service = RaftService(authorizer: .requiring([.server], under: security)) { messages in
+        let authorizer = PeerAuthorizer.requiring([.server], under: security)
+        let listener = try await RaftListener(host: "127.0.0.1", port: 0, security: security, authorizer: authorizer) { messages in
             for message in messages {
                 peers.send(echo ? echoed(message) : answer(to: message))
             }
         }
+        let service = RaftService(authorizer: authorizer, raftPort: listener.port)
         let endpoint = ServerEndpoint(host: "127.0.0.1", port: 0, security: security, services: [service])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await endpoint.run() }

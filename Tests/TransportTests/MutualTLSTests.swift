@@ -182,6 +182,39 @@ import Transport
             try await expectAccepted(PeerAddress(host: "127.0.0.1", port: port), try pki.security(pki.server), inbox)
         }
     }
+
+    /// The Raft port itself (dialed directly, not found through the gRPC
+    /// port) refuses what the gRPC port refuses.
+    @Test(.timeLimit(.minutes(1)))
+    func theRaftPortRefusesWhatTheGRPCPortRefuses() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        try await withRaftServer(security: try pki.security(pki.server)) { port, raftPort, inbox in
+            let address = PeerAddress(host: "127.0.0.1", port: port)
+            @Sendable func probe(_ security: TransportSecurityConfiguration) async throws -> Caravan_Raft_V1_Ack {
+                try await PeerProbe.withConnection(to: address, raftPort: raftPort, security: security) { connection in
+                    try await connection.send([[heartbeat]], sender: 9)
+                }
+            }
+            let stranger = try pki.security(pki.otherCAServer)
+            let expired = try pki.security(pki.expiredServer)
+            await expectHandshakeFailure("CERTIFICATE_VERIFY_FAILED") { try await probe(stranger) }
+            await expectHandshakeFailure("SSLV3_ALERT_CERTIFICATE_EXPIRED") { try await probe(expired) }
+            for (files, role) in [(pki.client, "client"), (pki.cli, "cli")] {
+                let security = try pki.security(files)
+                let error = await #expect(throws: RPCError.self) { try await probe(security) }
+                #expect(error?.code == .permissionDenied, "\(error.map(failureChain) ?? "")")
+                #expect(error?.message == "certificate names \(role).global.caravan; this call needs server.global.caravan")
+            }
+            // Plaintext: the TLS layer closes the connection on bytes that are no ClientHello.
+            let plaintext = await #expect(throws: RPCError.self) { try await probe(.plaintext()) }
+            #expect(plaintext?.code == .unavailable, "\(plaintext.map(failureChain) ?? "")")
+            #expect(inbox.messages.isEmpty)
+            // The control: a server certificate of our CA gets through.
+            #expect(try await probe(try pki.security(pki.server2)).messages == 1)
+            #expect(inbox.messages == [heartbeat])
+        }
+    }
 }
 
 private let heartbeat = Message(type: .heartbeat, from: 9, to: 1)

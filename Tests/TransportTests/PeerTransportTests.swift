@@ -1,6 +1,8 @@
 import Foundation
 import LoopbackPorts
+import NIOPosix
 import RaftCore
+import Synchronization
 import Testing
 @testable import Transport
 
@@ -15,24 +17,22 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func heartbeatsDoNotWaitBehindStalledAppends() async throws {
-        let gate = Signal()
-        let inbox = Inbox()
-        let service = RaftService(authorizer: .allowAll) { messages in
-            if messages.contains(where: { $0.type == .append }) { await gate.wait() }
+        // Each lane is its own connection, served on its own loop of this
+        // two-loop group; the receiver blocks the loop that gets appends.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let gate = BlockingGate()
+        try await withRaftServer(security: .plaintext(), group: group, receive: { inbox, messages in
+            if messages.contains(where: { $0.type == .append }) { gate.wait() }
             inbox.receive(messages)
-        }
-        let endpoint = ServerEndpoint(security: .plaintext(), services: [service])
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await endpoint.run() }
-            let port = try await endpoint.listeningPort
+        }) { port, _, inbox in
             let transport = PeerTransport(configuration: Self.fastConfiguration(1), security: .plaintext())
             transport.setPeer(2, address: PeerAddress(host: "127.0.0.1", port: port))
-            group.addTask { await transport.run() }
-            // On any failure too: the receiver unblocks and both ends stop, so the group can finish.
+            let running = Task { await transport.run() }
+            // On any failure too: the receiver unblocks and the transport stops.
             defer {
-                gate.signal()
+                gate.open()
                 transport.shutdown()
-                endpoint.shutdown()
+                running.cancel()
             }
 
             let payload = [UInt8](repeating: 7, count: 256 << 10)
@@ -42,13 +42,14 @@ import Testing
             for i in 1...5 {
                 transport.send(Message(type: .heartbeat, from: 1, to: 2, term: 1, commit: UInt64(i)))
             }
-            // The append stream is stalled at the receiver; the heartbeats arrive regardless.
+            // The append connection is stalled at the receiver; the heartbeats arrive regardless.
             try await withTimeout(.seconds(20), "heartbeats past stalled appends") { await inbox.waitFor(count: 5) }
             #expect(inbox.messages.allSatisfy { $0.type == .heartbeat })
-            gate.signal()
+            gate.open()
             try await withTimeout(.seconds(20), "the appends") { await inbox.waitFor(count: 13) }
             #expect(inbox.messages.filter { $0.type == .append }.map(\.index) == Array(1...8))
         }
+        try await group.shutdownGracefully()
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -61,18 +62,13 @@ import Testing
             transport.shutdown()
             running.cancel()
         }
-        // Nobody listens yet: the stream fails and is retried with backoff.
+        // Nobody listens yet: asking for the Raft port fails, and is retried with backoff.
         transport.send(Message(type: .heartbeat, from: 1, to: 2, term: 1))
-        try await withTimeout(.seconds(20), "a failed stream") {
-            while (transport.statistics[2]?.streamFailures ?? 0) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await withTimeout(.seconds(20), "a failed link") {
+            while (transport.statistics[2]?.linkFailures ?? 0) == 0 { try await Task.sleep(for: .milliseconds(5)) }
         }
 
-        let inbox = Inbox()
-        let endpoint = ServerEndpoint(port: port, security: .plaintext(), services: [RaftService(authorizer: .allowAll) { inbox.receive($0) }])
-        let serving = Task { try await endpoint.run() }
-        let reached: Result<Void, any Error>
-        do {
-            _ = try await endpoint.listeningPort
+        try await withRaftServer(security: .plaintext(), grpcPort: port) { _, _, inbox in
             // Raft resends on every heartbeat tick; so does this loop, until one gets through.
             try await withTimeout(.seconds(30), "a message after reconnecting") {
                 var term: UInt64 = 2
@@ -82,15 +78,10 @@ import Testing
                     _ = try? await withTimeout(.milliseconds(50), "one heartbeat") { await inbox.waitFor(count: 1) }
                 }
             }
-            reached = .success(())
-        } catch {
-            reached = .failure(error)
+            #expect(inbox.messages.first?.type == .heartbeat)
+            // The links end first, so the server can stop gracefully.
+            transport.shutdown()
         }
-        // The client's streams end first, so the server can stop gracefully.
-        transport.shutdown()
-        await stopGracefully(endpoint, serving: serving)
-        try reached.get()
-        #expect(inbox.messages.first?.type == .heartbeat)
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -110,5 +101,25 @@ import Testing
         #expect(transport.send(Message(type: .heartbeat, from: 1, to: 9)) == false)
         #expect(transport.unknownPeerDrops == 1)
         transport.shutdown()
+    }
+}
+
+/// A gate a receiving event loop blocks on (a test stands in for a slow
+/// consumer by holding that loop).
+final class BlockingGate: Sendable {
+    private let condition = NSCondition()
+    private let isOpen = Mutex(false)
+
+    func wait() {
+        condition.lock()
+        while !isOpen.withLock({ $0 }) { condition.wait() }
+        condition.unlock()
+    }
+
+    func open() {
+        condition.lock()
+        isOpen.withLock { $0 = true }
+        condition.broadcast()
+        condition.unlock()
     }
 }

@@ -31,6 +31,23 @@ struct TLSVersionTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func theRaftPortRefusesATLS12Handshake() async throws {
+        // The Raft port's own TLS layer allows 1.3 only: a 1.2-only client
+        // does not even complete its handshake; a 1.3 one does.
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        try await withRaftServer(security: try pki.security(pki.server)) { _, raftPort, inbox in
+            let old = try OpenSSLClient.run(version: "-tls1_2", port: raftPort, files: pki.server2)
+            #expect(!old.stderr.contains("Protocol version:"), "\(old.stderr)")
+            #expect(old.stderr.contains("alert protocol version") || old.stderr.contains("unsupported protocol"), "\(old.stderr)")
+            #expect(old.stdout.isEmpty)
+            let current = try OpenSSLClient.run(version: "-tls1_3", port: raftPort, files: pki.server2)
+            #expect(current.stderr.contains("Protocol version: TLSv1.3"), "\(current.stderr)")
+            #expect(inbox.messages.isEmpty)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func ourClientRefusesATLS12OnlyServer() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import RaftCore
 import Synchronization
 import Testing
@@ -126,21 +128,39 @@ func withTimeout<T: Sendable>(
     }
 }
 
-/// A `ServerEndpoint` serving a `RaftService` into an `Inbox`, run in a task for the test's duration.
+/// A server's Raft ends for a test: a `RaftListener` delivering into an
+/// `Inbox`, and a `ServerEndpoint` serving the `RaftService` that names its
+/// port, run for the test's duration. `body` gets the gRPC port (a peer's
+/// address) and the Raft port.
 func withRaftServer<T: Sendable>(
     security: TransportSecurityConfiguration,
     _ body: @escaping @Sendable (_ port: Int, _ inbox: Inbox) async throws -> T
 ) async throws -> T {
+    try await withRaftServer(security: security) { port, _, inbox in try await body(port, inbox) }
+}
+
+func withRaftServer<T: Sendable>(
+    security: TransportSecurityConfiguration, grpcPort: Int = 0, group: (any EventLoopGroup)? = nil,
+    receive: (@Sendable (Inbox, [Message]) -> Void)? = nil,
+    _ body: @escaping @Sendable (_ port: Int, _ raftPort: Int, _ inbox: Inbox) async throws -> T
+) async throws -> T {
     let inbox = Inbox()
-    let service = RaftService(authorizer: .requiring([.server], under: security)) { inbox.receive($0) }
-    let endpoint = ServerEndpoint(security: security, services: [service])
+    let authorizer = PeerAuthorizer.requiring([.server], under: security)
+    let listener = try await RaftListener(
+        host: "127.0.0.1", port: 0, security: security, authorizer: authorizer,
+        group: group ?? MultiThreadedEventLoopGroup.singleton
+    ) { messages in
+        if let receive { receive(inbox, messages) } else { inbox.receive(messages) }
+    }
+    let endpoint = ServerEndpoint(port: grpcPort, security: security, services: [RaftService(authorizer: authorizer, raftPort: listener.port)])
     let serving = Task { try await endpoint.run() }
     let outcome: Result<T, any Error>
     do {
-        outcome = .success(try await body(try await endpoint.listeningPort, inbox))
+        outcome = .success(try await body(try await endpoint.listeningPort, listener.port, inbox))
     } catch {
         outcome = .failure(error)
     }
+    listener.close()
     await stopGracefully(endpoint, serving: serving)
     return try outcome.get()
 }

@@ -4,7 +4,7 @@ import Synchronization
 import Transport
 
 /// Raft messages/s and MB/s between two processes over loopback, through
-/// `PeerTransport` and `RaftService`: once in plaintext (the baseline) and
+/// `PeerTransport` and `RaftListener`: once in plaintext (the baseline) and
 /// once over mutual TLS, each with small and large appends.
 ///
 /// The benchmark runs itself a second time as the follower
@@ -64,12 +64,14 @@ struct TransportThroughput {
     static func measure(_ workload: Workload, files: BenchmarkPKI?) async throws -> Result {
         let security = try files.map { try TransportSecurityConfiguration.mutualTLS($0.leader) } ?? .plaintext()
         let acks = AckCounter()
-        let service = RaftService(authorizer: .requiring([.server], under: security)) { messages in
+        let authorizer = PeerAuthorizer.requiring([.server], under: security)
+        let listener = try await RaftListener(host: "127.0.0.1", port: 0, security: security, authorizer: authorizer) { messages in
             var highest: UInt64 = 0
             for message in messages where message.type == .appendResponse { highest = max(highest, message.index) }
             if highest > 0 { acks.acknowledge(upTo: highest) }
         }
-        let endpoint = ServerEndpoint(security: security, services: [service])
+        defer { listener.close() }
+        let endpoint = ServerEndpoint(security: security, services: [RaftService(authorizer: authorizer, raftPort: listener.port)])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await endpoint.run() }
             let port = try await endpoint.listeningPort
@@ -216,12 +218,13 @@ enum Follower {
         }
         let peers = PeerTransport(configuration: PeerTransport.Configuration(localID: 2), security: security)
         peers.setPeer(1, address: replyTo)
-        let service = RaftService(authorizer: .requiring([.server], under: security)) { messages in
+        let authorizer = PeerAuthorizer.requiring([.server], under: security)
+        let listener = try await RaftListener(host: "127.0.0.1", port: 0, security: security, authorizer: authorizer) { messages in
             for message in messages where message.type == .append {
                 peers.send(Message(type: .appendResponse, from: 2, to: 1, term: message.term, index: message.index))
             }
         }
-        let endpoint = ServerEndpoint(security: security, services: [service])
+        let endpoint = ServerEndpoint(security: security, services: [RaftService(authorizer: authorizer, raftPort: listener.port)])
         Thread.detachNewThread {
             while (try? FileHandle.standardInput.read(upToCount: 4096))?.isEmpty == false {}
             exit(0)

@@ -2,6 +2,7 @@ import API
 import Foundation
 import GRPCCore
 import Logging
+import NIOCore
 import RaftCore
 import Storage
 import Synchronization
@@ -26,6 +27,7 @@ public final class Server: Sendable {
     private let transport: PeerTransport
     private let endpoint: ServerEndpoint
     private let endpointTask: Task<Void, any Error>
+    private let raftListener: RaftListener
     private let router: LeaderRouter
     private let leaderScheduler: LeaderScheduler
     private let heartbeats: HeartbeatMonitor
@@ -45,12 +47,29 @@ public final class Server: Sendable {
     /// Opens the state, binds the port and starts serving; returns once listening.
     /// - Throws: ``ServerStartError`` naming what is wrong (data directory, port, peers).
     public static func start(_ configuration: ServerConfiguration, logger: Logger = Logger(label: "caravan.server")) async throws -> Server {
-        let server = try Server(configuration: configuration, logger: logger)
+        let raftLoop = RaftDriverThreads.next()
+        let inbox = RaftInbox()
+        let raftListener: RaftListener
+        do {
+            raftListener = try await RaftListener(
+                host: configuration.bindHost, port: configuration.raftPort, security: configuration.security,
+                authorizer: .requiring([.server], under: configuration.security), group: raftLoop
+            ) { inbox.deliver($0) }
+        } catch {
+            throw ServerStartError.cannotListen("\(configuration.bindHost):\(configuration.raftPort) (the Raft port)", "\(error)")
+        }
+        let server: Server
+        do {
+            server = try Server(configuration: configuration, logger: logger, raftLoop: raftLoop, raftListener: raftListener, inbox: inbox)
+        } catch {
+            raftListener.close()
+            throw error
+        }
         try await server.awaitListening()
         return server
     }
 
-    private init(configuration: ServerConfiguration, logger: Logger) throws {
+    private init(configuration: ServerConfiguration, logger: Logger, raftLoop: any EventLoop, raftListener: RaftListener, inbox: RaftInbox) throws {
         self.configuration = configuration
         self.logger = logger
         let id = configuration.nodeID
@@ -92,7 +111,6 @@ public final class Server: Sendable {
         let stateMachine = ServerStateMachine { changes in box.forward(changes) }
         self.stateMachine = stateMachine
 
-        let raftLoop = RaftDriverThreads.next()
         var transportConfiguration = PeerTransport.Configuration(localID: id)
         transportConfiguration.eventLoop = raftLoop
         transportConfiguration.backoff = Backoff(initial: .milliseconds(50), maximum: .seconds(2))
@@ -137,9 +155,7 @@ public final class Server: Sendable {
             return all.sorted()
         }
         let services: [any RegistrableRPCService] = [
-            RaftService(authorizer: .requiring([.server], under: security), executor: EventLoopTaskExecutor(raftLoop)) { messages in
-                await driver.receive(messages)
-            },
+            RaftService(authorizer: .requiring([.server], under: security), raftPort: raftListener.port),
             JobsHandler(plane: plane, router: router, maxSpecBytes: configuration.maxSpecBytes),
             ClusterHandler(plane: plane, members: directory),
             OperatorHandler(plane: plane, router: router, members: directory, authorizer: .requiring([.cli, .server], under: security)),
@@ -152,6 +168,8 @@ public final class Server: Sendable {
                 plane: plane, router: router, monitor: heartbeats, watches: watches, logs: logRelays,
                 authorizer: .requiring([.client, .server], under: security), servers: memberAddresses),
         ]
+        self.raftListener = raftListener
+        inbox.connect(driver)
         endpoint = ServerEndpoint(host: configuration.bindHost, port: configuration.grpcPort, security: security, services: services)
         let endpoint = self.endpoint
         endpointTask = Task { try await endpoint.run() }
@@ -170,6 +188,7 @@ public final class Server: Sendable {
             _ = port
         } catch {
             endpointTask.cancel()
+            raftListener.close()
             store?.close()
             throw ServerStartError.cannotListen("\(configuration.bindHost):\(configuration.grpcPort)", "\(error)")
         }
@@ -353,6 +372,7 @@ public final class Server: Sendable {
         endpoint.shutdown()
         await Self.wait(until: .now + .seconds(1)) { await self.driver.hasWaiters }
         transport.shutdown()
+        raftListener.close()
         await driver.stop()
         router.close()
         let endpointTask = self.endpointTask
@@ -384,6 +404,21 @@ public enum ServerStartError: Error, CustomStringConvertible {
         case .dataDirectory(let path, let why): "cannot use the data directory \(path): \(why)"
         case .cannotListen(let address, let why): "cannot listen on \(address): \(why)"
         }
+    }
+}
+
+/// Hands batches from the Raft listener to the driver, on the driver's loop
+/// (the listener's), once there is a driver.
+final class RaftInbox: Sendable {
+    private let driver = Mutex<RaftDriver<ServerStateMachine>?>(nil)
+
+    func connect(_ driver: RaftDriver<ServerStateMachine>) {
+        self.driver.withLock { $0 = driver }
+    }
+
+    func deliver(_ messages: [Message]) {
+        guard let driver = driver.withLock({ $0 }) else { return }
+        driver.assumeIsolated { $0.receive(messages) }
     }
 }
 

@@ -9,8 +9,14 @@ public struct ServerConfiguration: Sendable {
     public var datacenter = "dc1"
     /// The address the gRPC port binds (`0.0.0.0` for every interface).
     public var bindHost = "127.0.0.1"
-    /// The gRPC port: Raft, the public API and the node API. 0 picks a free one.
+    /// The gRPC port: the public API, the node API, and where peers ask for
+    /// the Raft port. 0 picks a free one.
     public var grpcPort = 7647
+    /// The Raft port: replication traffic between servers (mutual TLS when
+    /// configured), on `bindHost`. 0 (the default) picks a free one; peers
+    /// learn it through the gRPC port. Give a fixed one where a firewall
+    /// must know it.
+    public var raftPort = 0
     /// The HTTP port: health checks (and later the REST API, metrics, UI). nil: no HTTP port.
     public var httpPort: Int? = 7646
     /// The address peers and forwarded requests reach this server at; nil: bind host and port.

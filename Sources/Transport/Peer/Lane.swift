@@ -1,6 +1,6 @@
 import RaftCore
 
-/// One of the two streams a peer connection keeps. Messages on different lanes
+/// One of the two links a peer connection keeps. Messages on different lanes
 /// may overtake each other; within a lane they keep their order.
 public enum Lane: Int, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Small, latency-critical messages: heartbeats, votes, responses, reads.

@@ -1,15 +1,15 @@
-import GRPCCore
-import GRPCNIOTransportHTTP2
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RaftCore
 import Synchronization
 
-/// The connection to one peer: one HTTP/2 connection (reconnected by the gRPC
-/// client), carrying one long-lived `Send` stream per ``Lane``. Each lane
-/// drains its own bounded queue; a failed stream is reopened after a jittered
-/// exponential backoff, and the messages it held are lost (Raft resends).
+/// The connection to one peer: one TCP link to its Raft port per ``Lane``
+/// (see ``RaftLink``). Each lane drains its own bounded queue into its link;
+/// a failed link is reopened after a jittered exponential backoff, and the
+/// messages it held are lost (Raft resends). The peer is known by its gRPC
+/// address, and asked there for its Raft port.
 final class PeerConnection: Sendable {
     let id: NodeID
     let address: PeerAddress
@@ -19,11 +19,14 @@ final class PeerConnection: Sendable {
     private let counters: Mutex<Counters>
     private let logger: Logger
     private let closed = Signal()
+    /// The peer's Raft port, once it told us; forgotten when a dial fails.
+    private let raftPort = Mutex<Int?>(nil)
+    private let tlsContext = Mutex<NIOSSLContext?>(nil)
 
     private struct Counters {
         var messagesSent = [0, 0]
         var batchesSent = [0, 0]
-        var streamFailures = 0
+        var linkFailures = 0
         var lastError: String?
     }
 
@@ -46,8 +49,8 @@ final class PeerConnection: Sendable {
         queues[Lane.of(message).rawValue].push(message)
     }
 
-    /// Stops the connection: queues close, streams end, the client shuts down
-    /// (at once: a stream stuck behind a peer that stopped reading is cancelled).
+    /// Stops the connection: queues close and links close (at once: a lane
+    /// waiting on a peer that stopped reading is cancelled).
     func close() {
         for queue in queues { queue.close() }
         closed.signal()
@@ -62,7 +65,7 @@ final class PeerConnection: Sendable {
             stats.messagesDropped[lane] = queues[lane.rawValue].dropped
             stats.queued[lane] = queues[lane.rawValue].count
         }
-        stats.streamFailures = counters.streamFailures
+        stats.linkFailures = counters.linkFailures
         stats.lastError = counters.lastError
         return stats
     }
@@ -72,94 +75,94 @@ final class PeerConnection: Sendable {
         // With no loop (nil), no preference: Swift's pool.
         await withTaskExecutorPreference(configuration.eventLoop.map(EventLoopTaskExecutor.init)) {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.runClient() }
+                for lane in Lane.allCases {
+                    group.addTask { await self.runLane(lane) }
+                }
                 await closed.wait()
                 group.cancelAll()
             }
         }
     }
 
-    private func runClient() async {
-        let transport: HTTP2ClientTransport.Posix
-        do {
-            transport = try HTTP2ClientTransport.Posix(
-                target: .dns(host: address.host, port: address.port),
-                transportSecurity: security.clientSecurity,
-                config: .defaults { config in
-                    config.http2.authority = security.clientAuthority
-                    config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
-                    config.backoff = .init(
-                        initial: configuration.backoff.initial, max: configuration.backoff.maximum,
-                        multiplier: configuration.backoff.multiplier, jitter: configuration.backoff.jitter
-                    )
-                    config.connection.keepalive = .init(time: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout, allowWithoutCalls: true)
-                    // Each lane already writes a batch of messages at once;
-                    // holding its flush for more (up to 100 µs by default)
-                    // only delays every append and commit.
-                    config.connection.flushCoalescing = nil
-                },
-                eventLoopGroup: configuration.eventLoop ?? MultiThreadedEventLoopGroup.singleton
-            )
-        } catch {
-            logger.error("cannot create a client transport: \(error)")
-            record(failure: error)
-            return
-        }
-        do {
-            try await withGRPCClient(transport: transport) { client in
-                let raft = Caravan_Raft_V1_RaftTransport.Client(wrapping: client)
-                await withDiscardingTaskGroup { group in
-                    for lane in Lane.allCases {
-                        group.addTask { await self.runLane(lane, raft: raft) }
-                    }
+    /// Keeps a link to the peer's Raft port open and drains the lane's queue
+    /// into it; reconnects (asking the peer for its port again when a dial
+    /// fails) after a jittered backoff.
+    private func runLane(_ lane: Lane) async {
+        let queue = queues[lane.rawValue]
+        var backoff = configuration.backoff
+        let sender = configuration.localID
+        let loop = configuration.eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        // A batch taken when the link had just closed is kept for the next
+        // link (Raft ignores whatever has gone stale by then).
+        var carried: [Message]?
+        while !queue.isClosed && !Task.isCancelled {
+            let link: RaftLink
+            do {
+                link = try await dial(loop: loop)
+            } catch {
+                if Task.isCancelled { return }
+                raftPort.withLock { $0 = nil }
+                record(failure: error)
+                let delay = backoff.next()
+                logger.debug("\(lane) link failed, retrying in \(delay): \(error)")
+                do { try await Task.sleep(for: delay) } catch { return }
+                continue
+            }
+            var delivered = false
+            while true {
+                let next: [Message]?
+                if let carried { next = carried } else { next = await queue.nextBatch() }
+                guard let batch = next, !queue.isClosed else {
+                    link.close()
+                    return
+                }
+                guard await link.writable() else {
+                    carried = batch
+                    break
+                }
+                carried = nil
+                do {
+                    link.write(try RaftFrame.batch(batch, sender: sender, allocator: link.channel.allocator))
+                    delivered = true
+                    record(sent: batch.count, lane: lane)
+                } catch {
+                    logger.error("cannot encode a Raft batch: \(error)")
                 }
             }
-        } catch {
-            logger.debug("client stopped: \(error)")
+            if Task.isCancelled { return }
+            let failure = link.failure ?? RaftLinkClosed()
+            record(failure: failure)
+            if delivered { backoff.reset() }
+            let delay = backoff.next()
+            logger.debug("\(lane) link closed, reconnecting in \(delay): \(failure)")
+            do { try await Task.sleep(for: delay) } catch { return }
         }
     }
 
-    private func runLane(_ lane: Lane, raft: Caravan_Raft_V1_RaftTransport.Client<HTTP2ClientTransport.Posix>) async {
-        let queue = queues[lane.rawValue]
-        var backoff = configuration.backoff
-        var options = CallOptions.defaults
-        options.waitForReady = false
-        let sender = configuration.localID
-        // A batch whose stream failed before it was written is kept for the
-        // next stream (Raft ignores whatever has gone stale by then).
-        var carried: [Message]?
-        while true {
-            let next: [Message]?
-            if let carried { next = carried } else { next = await queue.nextBatch() }
-            guard let first = next, !queue.isClosed else { return }
-            carried = nil
-            let delivered = DeliveryFlag()
-            do {
-                try await raft.send(
-                    options: options,
-                    requestProducer: { writer in
-                        var batch: [Message]? = first
-                        while let messages = batch {
-                            var wire = Caravan_Raft_V1_MessageBatch()
-                            wire.sender = sender
-                            wire.messages = messages.map(Caravan_Raft_V1_Message.init)
-                            try await writer.write(wire)
-                            delivered.set()
-                            self.record(sent: messages.count, lane: lane)
-                            batch = await queue.nextBatch()
-                        }
-                    }
-                ) { response in
-                    _ = try response.message
-                }
-            } catch {
-                if Task.isCancelled { return }
-                record(failure: error)
-                if delivered.isSet { backoff.reset() } else { carried = first }
-                let delay = backoff.next()
-                logger.debug("\(lane) stream failed, retrying in \(delay): \(error)")
-                do { try await Task.sleep(for: delay) } catch { return }
-            }
+    /// A new link to the peer's Raft port, asking the peer (over gRPC) for
+    /// the port unless it is known.
+    private func dial(loop: any EventLoop) async throws -> RaftLink {
+        let port: Int
+        if let known = raftPort.withLock({ $0 }) {
+            port = known
+        } else {
+            port = try await RaftService.raftPort(of: address, security: security, timeout: configuration.keepaliveTimeout)
+            raftPort.withLock { $0 = port }
+        }
+        return try await RaftLink.connect(
+            host: address.host, port: port, tls: try tls(), serverName: security.serverName, loop: loop,
+            keepalive: (configuration.keepaliveInterval, configuration.keepaliveTimeout)
+        )
+    }
+
+    /// The TLS context for this peer's links, made once.
+    private func tls() throws -> NIOSSLContext? {
+        guard security.isTLS else { return nil }
+        return try tlsContext.withLock { context in
+            if let context { return context }
+            let made = try security.raftClientContext()
+            context = made
+            return made
         }
     }
 
@@ -172,17 +175,10 @@ final class PeerConnection: Sendable {
 
     private func record(failure error: any Error) {
         counters.withLock {
-            $0.streamFailures += 1
+            $0.linkFailures += 1
             $0.lastError = "\(error)"
         }
     }
-}
-
-/// Whether a stream delivered anything before it failed (a success resets the backoff).
-private final class DeliveryFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
 }
 
 /// Fires once; waiters return when it has fired or their task is cancelled.

@@ -1,15 +1,16 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2
+import NIOPosix
 import RaftCore
 
-/// A one-off check that a peer accepts this node's Raft traffic: dials it,
-/// sends one batch on a fresh connection and waits for the acknowledgement.
-/// Useful before adding a peer, and to see why a peer refuses (wrong CA,
-/// expired certificate, a certificate without the server role).
+/// A one-off check that a peer accepts this node's Raft traffic: asks the
+/// peer for its Raft port, dials it, sends one batch on a fresh connection
+/// and waits for the acknowledgement. Useful before adding a peer, and to see
+/// why a peer refuses (wrong CA, expired certificate, a certificate without
+/// the server role).
 public enum PeerProbe {
-    /// Sends `messages` (by default none) to the peer at `address`.
+    /// Sends `messages` (by default none) to the peer at `address` (its gRPC address).
     /// - Returns: The peer's acknowledgement.
-    /// - Throws: `RPCError`: `.unavailable` when the connection or the TLS
+    /// - Throws: `RPCError`: `.unavailable` when a connection or a TLS
     ///   handshake fails, `.permissionDenied` / `.unauthenticated` when the peer
     ///   refuses this node's certificate role; `.deadlineExceeded` after `timeout`.
     public static func send(
@@ -21,47 +22,64 @@ public enum PeerProbe {
         }
     }
 
-    /// Runs `body` with one connection to the peer at `address`: every
-    /// ``Connection/send(_:sender:)`` in it is a stream on that same connection.
+    /// Runs `body` with one connection to the Raft port of the peer at
+    /// `address`: every ``Connection/send(_:sender:)`` in it uses that same
+    /// connection. With `raftPort`, that port is dialed without asking the
+    /// peer (to check the Raft listener's own refusals).
     public static func withConnection<Result: Sendable>(
-        to address: PeerAddress, security: TransportSecurityConfiguration, timeout: Duration = .seconds(10),
+        to address: PeerAddress, raftPort: Int? = nil, security: TransportSecurityConfiguration,
+        timeout: Duration = .seconds(10),
         _ body: @Sendable (Connection) async throws -> Result
     ) async throws -> Result {
-        let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: address.host, port: address.port),
-            transportSecurity: security.clientSecurity,
-            config: .defaults { config in
-                config.http2.authority = security.clientAuthority
-                config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
-            }
-        )
-        return try await withGRPCClient(transport: transport) { client in
-            try await body(Connection(raft: Caravan_Raft_V1_RaftTransport.Client(wrapping: client), timeout: timeout))
+        var port = raftPort
+        if port == nil { port = try await RaftService.raftPort(of: address, security: security, timeout: timeout) }
+        let link: RaftLink
+        do {
+            link = try await RaftLink.connect(
+                host: address.host, port: port!, tls: try security.raftClientContext(), serverName: security.serverName,
+                loop: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: timeout)
+        } catch {
+            throw RPCError(code: .unavailable, message: "cannot connect to the Raft port \(address.host):\(port!)", cause: error)
         }
+        defer { link.close() }
+        return try await body(Connection(link: link, timeout: timeout))
     }
 
-    /// A connection opened by ``withConnection(to:security:timeout:_:)``.
+    /// A connection opened by ``withConnection(to:raftPort:security:timeout:_:)``.
     public struct Connection: Sendable {
-        let raft: Caravan_Raft_V1_RaftTransport.Client<HTTP2ClientTransport.Posix>
+        let link: RaftLink
         let timeout: Duration
 
-        /// Sends `batches` on one new stream, each batch naming `sender`.
-        /// - Returns: The peer's acknowledgement.
+        /// Sends `batches`, each naming `sender`, then asks for an acknowledgement.
+        /// - Returns: What the peer accepted since the last acknowledgement.
         /// - Throws: `RPCError`, as ``PeerProbe/send(_:to:security:localID:timeout:)``.
+        ///   A refusal closes the connection: later sends on it fail.
         public func send(_ batches: [[Message]], sender: NodeID) async throws -> Caravan_Raft_V1_Ack {
-            var options = CallOptions.defaults
-            options.waitForReady = false
-            options.timeout = timeout
-            let wire = batches.map { messages in
-                Caravan_Raft_V1_MessageBatch.with {
-                    $0.sender = sender
-                    $0.messages = messages.map(Caravan_Raft_V1_Message.init)
+            do {
+                for messages in batches {
+                    link.write(try RaftFrame.batch(messages, sender: sender, allocator: link.channel.allocator))
                 }
+                let link = self.link
+                return try await withThrowingTaskGroup(of: Caravan_Raft_V1_Ack?.self) { group in
+                    group.addTask { try await link.finish() }
+                    group.addTask {
+                        try await Task.sleep(for: timeout)
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    guard let ack = try await group.next() ?? nil else {
+                        link.close()
+                        throw RPCError(code: .deadlineExceeded, message: "no acknowledgement within \(timeout)")
+                    }
+                    return ack
+                }
+            } catch let error as RPCError {
+                throw error
+            } catch let refusal as RaftRefusal {
+                throw RPCError(code: refusal.code == .permissionDenied ? .permissionDenied : .invalidArgument, message: refusal.reason)
+            } catch {
+                throw RPCError(code: .unavailable, message: "the Raft connection failed", cause: error)
             }
-            return try await raft.send(
-                options: options,
-                requestProducer: { writer in try await writer.write(contentsOf: wire) }
-            ) { response in try response.message }
         }
     }
 }

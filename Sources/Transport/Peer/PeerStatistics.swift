@@ -1,16 +1,17 @@
 /// What one peer connection has done so far.
 public struct PeerStatistics: Sendable, Hashable {
-    /// Messages written to the peer's streams, per lane.
+    /// Messages written to the peer's links, per lane.
     public var messagesSent: [Lane: Int] = [:]
-    /// Batches written to the peer's streams, per lane.
+    /// Batches written to the peer's links, per lane.
     public var batchesSent: [Lane: Int] = [:]
     /// Messages dropped because a lane's queue was full, per lane.
     public var messagesDropped: [Lane: Int] = [:]
     /// Messages waiting, per lane.
     public var queued: [Lane: Int] = [:]
-    /// Streams that failed (each followed by a backoff and a new stream).
-    public var streamFailures: Int = 0
-    /// The last stream failure, if any.
+    /// Links that failed or could not be opened (each followed by a backoff
+    /// and a new link).
+    public var linkFailures: Int = 0
+    /// The last link failure, if any.
     public var lastError: String?
 
     public init() {}

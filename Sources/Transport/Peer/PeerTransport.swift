@@ -21,9 +21,12 @@ public final class PeerTransport: Sendable {
         public var localID: NodeID
         public var priorityLimits: QueueLimits = .priority
         public var bulkLimits: QueueLimits = .bulk
-        /// Backoff between failed streams (and between connection attempts).
+        /// Backoff between failed links (and between connection attempts).
         public var backoff: Backoff = Backoff()
-        /// HTTP/2 pings find a dead peer when nothing else flows.
+        /// TCP keepalive finds a dead peer: probes after `keepaliveInterval`
+        /// idle, the link given up when a probe goes unanswered for
+        /// `keepaliveTimeout`, or written data for both together. The timeout
+        /// also bounds asking a peer for its Raft port.
         public var keepaliveInterval: Duration = .seconds(10)
         public var keepaliveTimeout: Duration = .seconds(5)
         /// The loop every connection and lane runs on: the Raft driver's, so

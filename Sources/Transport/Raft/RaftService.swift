@@ -1,87 +1,56 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Logging
-import RaftCore
-import Synchronization
 
-/// The receiving end of Raft traffic: the `RaftTransport` gRPC service.
+/// The `RaftTransport` gRPC service: tells a peer which port this server's
+/// ``RaftListener`` listens on. Raft messages themselves never travel over
+/// gRPC (see raft.proto).
 ///
 /// Every call is first checked by its ``PeerAuthorizer`` (with TLS: only
-/// `server.<region>.caravan` certificates may send Raft messages). Each batch
-/// is decoded and handed to `receive`, which is awaited before the next batch
-/// is read, so a slow consumer slows its sender through HTTP/2 flow control
-/// rather than buffering without bound. Messages of a type this version does
-/// not know are skipped.
-///
-/// A certificate names a role, not a node, so the batch's `sender` is held to
-/// consistency (see `SenderPins`): every message of a batch must be from its
-/// sender, and a connection speaks for the first sender it names on all its
-/// streams. A batch that breaks either rule ends its stream with
-/// `.permissionDenied` and nothing of it is delivered.
+/// `server.<region>.caravan` certificates may ask).
 public struct RaftService: Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
     private let authorizer: PeerAuthorizer
-    private let receive: @Sendable ([Message]) async -> Void
-    private let executor: EventLoopTaskExecutor?
-    private let logger: Logger
-    private let pins = PinBoard()
+    private let raftPort: Int
 
     /// - Parameters:
     ///   - authorizer: Use `.requiring([.server], under: security)`.
-    ///   - executor: Where each stream is read and `receive` called: the Raft
-    ///     driver's loop, so a batch reaches the driver with no hop through
-    ///     Swift's pool. Nil: the pool.
-    ///   - receive: Called with each batch's messages, in order per stream.
-    public init(
-        authorizer: PeerAuthorizer, executor: EventLoopTaskExecutor? = nil,
-        logger: Logger = Logger(label: "caravan.transport.raft"),
-        receive: @escaping @Sendable ([Message]) async -> Void
-    ) {
+    ///   - raftPort: The listener's port (``RaftListener/port``).
+    public init(authorizer: PeerAuthorizer, raftPort: Int) {
         self.authorizer = authorizer
-        self.executor = executor
-        self.receive = receive
-        self.logger = logger
+        self.raftPort = raftPort
     }
 
-    public func send(
-        request: RPCAsyncSequence<Caravan_Raft_V1_MessageBatch, any Error>, context: ServerContext
-    ) async throws -> Caravan_Raft_V1_Ack {
+    public func endpoint(
+        request: Caravan_Raft_V1_EndpointRequest, context: ServerContext
+    ) async throws -> Caravan_Raft_V1_EndpointResponse {
         try authorizer.authorize(context)
-        let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context
-        let connection = SenderPins.Connection(
-            remotePeer: context.remotePeer, certificateSerial: posix?.peerCertificate.map { "\($0.serialNumber)" }
-        )
-        pins.state.withLock { $0.open(connection) }
-        defer { pins.state.withLock { $0.close(connection) } }
-        // With no executor (nil), no preference: Swift's pool.
-        return try await withTaskExecutorPreference(executor) {
-            var ack = Caravan_Raft_V1_Ack()
-            for try await batch in request {
-                let refusal = pins.state.withLock {
-                    $0.admit(sender: batch.sender, messageSenders: batch.messages.lazy.map(\.from), on: connection)
-                }
-                if let refusal {
-                    logger.warning("refusing a Raft batch from \(context.remotePeer): \(refusal)")
-                    throw RPCError(code: .permissionDenied, message: "\(refusal)")
-                }
-                var messages: [Message] = []
-                messages.reserveCapacity(batch.messages.count)
-                for wire in batch.messages {
-                    do {
-                        messages.append(try Message(wire: wire))
-                    } catch {
-                        logger.warning("skipping a Raft message from \(wire.from): \(error)")
-                    }
-                }
-                await receive(messages)
-                ack.batches += 1
-                ack.messages += UInt64(messages.count)
+        var response = Caravan_Raft_V1_EndpointResponse()
+        response.port = UInt32(raftPort)
+        return response
+    }
+
+    /// Asks the server at `address` (its gRPC address) for its Raft port.
+    /// - Throws: `RPCError`: `.unavailable` when the connection or the TLS
+    ///   handshake fails, `.permissionDenied` / `.unauthenticated` when the
+    ///   server refuses this node's certificate role, `.deadlineExceeded`
+    ///   after `timeout`.
+    public static func raftPort(
+        of address: PeerAddress, security: TransportSecurityConfiguration, timeout: Duration = .seconds(10)
+    ) async throws -> Int {
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .dns(host: address.host, port: address.port),
+            transportSecurity: security.clientSecurity,
+            config: .defaults { config in
+                config.http2.authority = security.clientAuthority
+                config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
             }
-            return ack
+        )
+        return try await withGRPCClient(transport: transport) { client in
+            var options = CallOptions.defaults
+            options.waitForReady = false
+            options.timeout = timeout
+            let response = try await Caravan_Raft_V1_RaftTransport.Client(wrapping: client)
+                .endpoint(Caravan_Raft_V1_EndpointRequest(), options: options)
+            return Int(response.port)
         }
     }
-}
-
-/// The service's `SenderPins`, shared by the copies of the service value.
-private final class PinBoard: Sendable {
-    let state = Mutex(SenderPins())
 }

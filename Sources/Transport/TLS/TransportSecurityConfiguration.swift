@@ -158,6 +158,35 @@ public struct TransportSecurityConfiguration: Sendable {
         }
     }
 
+    /// The TLS context of the Raft port's listener: TLS 1.3 only, a client
+    /// certificate from the cluster CA required (its role is checked after
+    /// the handshake). Nil for plaintext.
+    func raftServerContext() throws -> NIOSSLContext? {
+        guard let material else { return nil }
+        var config = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(material.certificatePEM).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: material.keyPEM, format: .pem))
+        )
+        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(material.caPEM))
+        config.certificateVerification = .noHostnameVerification
+        config.minimumTLSVersion = .tlsv13
+        return try NIOSSLContext(configuration: config)
+    }
+
+    /// The TLS context for dialing a peer's Raft port: TLS 1.3 only, the
+    /// peer's certificate verified against the cluster CA and ``serverName``.
+    /// Nil for plaintext.
+    func raftClientContext() throws -> NIOSSLContext? {
+        guard let material else { return nil }
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.certificateChain = try NIOSSLCertificate.fromPEMBytes(material.certificatePEM).map { .certificate($0) }
+        config.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: material.keyPEM, format: .pem))
+        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(material.caPEM))
+        config.certificateVerification = .fullVerification
+        config.minimumTLSVersion = .tlsv13
+        return try NIOSSLContext(configuration: config)
+    }
+
     /// With TLS, installs the TLS 1.3 requirement (``TLSVersionGate``) on each
     /// connection a server accepts: set it as the server transport's
     /// `channelDebuggingCallbacks.onAcceptTCPConnection`. Nil for plaintext.

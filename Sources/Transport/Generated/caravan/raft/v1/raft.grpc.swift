@@ -26,22 +26,22 @@ public enum Caravan_Raft_V1_RaftTransport: Sendable {
     public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "caravan.raft.v1.RaftTransport")
     /// Namespace for method metadata.
     public enum Method: Sendable {
-        /// Namespace for "Send" metadata.
-        public enum Send: Sendable {
-            /// Request type for "Send".
-            public typealias Input = Caravan_Raft_V1_MessageBatch
-            /// Response type for "Send".
-            public typealias Output = Caravan_Raft_V1_Ack
-            /// Descriptor for "Send".
+        /// Namespace for "Endpoint" metadata.
+        public enum Endpoint: Sendable {
+            /// Request type for "Endpoint".
+            public typealias Input = Caravan_Raft_V1_EndpointRequest
+            /// Response type for "Endpoint".
+            public typealias Output = Caravan_Raft_V1_EndpointResponse
+            /// Descriptor for "Endpoint".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "caravan.raft.v1.RaftTransport"),
-                method: "Send",
-                type: .clientStreaming
+                method: "Endpoint",
+                type: .unary
             )
         }
         /// Descriptors for all methods in the "caravan.raft.v1.RaftTransport" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            Send.descriptor
+            Endpoint.descriptor
         ]
     }
 }
@@ -70,29 +70,30 @@ extension Caravan_Raft_V1_RaftTransport {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Carries Raft messages between servers.
+    /// > Where a server takes Raft traffic.
     /// > 
-    /// > Client streaming, not bidirectional: every server dials every peer, and a
-    /// > Raft reply is an ordinary message that travels on the replier's own
-    /// > outbound stream, so nothing needs to flow back on a stream except the final
-    /// > acknowledgement. A sender holds one long-lived stream per lane (a priority
-    /// > lane for heartbeats and votes, a bulk lane for appends and snapshot chunks)
-    /// > on a single HTTP/2 connection per peer; HTTP/2 flow control keeps a large
-    /// > snapshot on the bulk lane from delaying the priority lane.
+    /// > Raft messages do not travel over gRPC: each server listens on a Raft port
+    /// > of its own, where every connection carries length-prefixed frames (see
+    /// > Transport's RaftFrame) of `MessageBatch`es in one direction. Every server
+    /// > dials every peer, and a Raft reply is an ordinary message on the replier's
+    /// > own connection. A sender holds two connections per peer, one per lane (a
+    /// > priority lane for heartbeats and votes, a bulk lane for appends and
+    /// > snapshot chunks), so a large snapshot never delays a heartbeat. Peers know
+    /// > each other by their gRPC addresses and ask this service for the port.
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
-        /// Handle the "Send" method.
+        /// Handle the "Endpoint" method.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Caravan_Raft_V1_MessageBatch` messages.
+        ///   - request: A streaming request of `Caravan_Raft_V1_EndpointRequest` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Caravan_Raft_V1_Ack` messages.
-        func send(
-            request: GRPCCore.StreamingServerRequest<Caravan_Raft_V1_MessageBatch>,
+        /// - Returns: A streaming response of `Caravan_Raft_V1_EndpointResponse` messages.
+        func endpoint(
+            request: GRPCCore.StreamingServerRequest<Caravan_Raft_V1_EndpointRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Raft_V1_Ack>
+        ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Raft_V1_EndpointResponse>
     }
 
     /// Service protocol for the "caravan.raft.v1.RaftTransport" service.
@@ -105,29 +106,30 @@ extension Caravan_Raft_V1_RaftTransport {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Carries Raft messages between servers.
+    /// > Where a server takes Raft traffic.
     /// > 
-    /// > Client streaming, not bidirectional: every server dials every peer, and a
-    /// > Raft reply is an ordinary message that travels on the replier's own
-    /// > outbound stream, so nothing needs to flow back on a stream except the final
-    /// > acknowledgement. A sender holds one long-lived stream per lane (a priority
-    /// > lane for heartbeats and votes, a bulk lane for appends and snapshot chunks)
-    /// > on a single HTTP/2 connection per peer; HTTP/2 flow control keeps a large
-    /// > snapshot on the bulk lane from delaying the priority lane.
+    /// > Raft messages do not travel over gRPC: each server listens on a Raft port
+    /// > of its own, where every connection carries length-prefixed frames (see
+    /// > Transport's RaftFrame) of `MessageBatch`es in one direction. Every server
+    /// > dials every peer, and a Raft reply is an ordinary message on the replier's
+    /// > own connection. A sender holds two connections per peer, one per lane (a
+    /// > priority lane for heartbeats and votes, a bulk lane for appends and
+    /// > snapshot chunks), so a large snapshot never delays a heartbeat. Peers know
+    /// > each other by their gRPC addresses and ask this service for the port.
     public protocol ServiceProtocol: Caravan_Raft_V1_RaftTransport.StreamingServiceProtocol {
-        /// Handle the "Send" method.
+        /// Handle the "Endpoint" method.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Caravan_Raft_V1_MessageBatch` messages.
+        ///   - request: A request containing a single `Caravan_Raft_V1_EndpointRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Caravan_Raft_V1_Ack` message.
-        func send(
-            request: GRPCCore.StreamingServerRequest<Caravan_Raft_V1_MessageBatch>,
+        /// - Returns: A response containing a single `Caravan_Raft_V1_EndpointResponse` message.
+        func endpoint(
+            request: GRPCCore.ServerRequest<Caravan_Raft_V1_EndpointRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Caravan_Raft_V1_Ack>
+        ) async throws -> GRPCCore.ServerResponse<Caravan_Raft_V1_EndpointResponse>
     }
 
     /// Simple service protocol for the "caravan.raft.v1.RaftTransport" service.
@@ -138,29 +140,30 @@ extension Caravan_Raft_V1_RaftTransport {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Carries Raft messages between servers.
+    /// > Where a server takes Raft traffic.
     /// > 
-    /// > Client streaming, not bidirectional: every server dials every peer, and a
-    /// > Raft reply is an ordinary message that travels on the replier's own
-    /// > outbound stream, so nothing needs to flow back on a stream except the final
-    /// > acknowledgement. A sender holds one long-lived stream per lane (a priority
-    /// > lane for heartbeats and votes, a bulk lane for appends and snapshot chunks)
-    /// > on a single HTTP/2 connection per peer; HTTP/2 flow control keeps a large
-    /// > snapshot on the bulk lane from delaying the priority lane.
+    /// > Raft messages do not travel over gRPC: each server listens on a Raft port
+    /// > of its own, where every connection carries length-prefixed frames (see
+    /// > Transport's RaftFrame) of `MessageBatch`es in one direction. Every server
+    /// > dials every peer, and a Raft reply is an ordinary message on the replier's
+    /// > own connection. A sender holds two connections per peer, one per lane (a
+    /// > priority lane for heartbeats and votes, a bulk lane for appends and
+    /// > snapshot chunks), so a large snapshot never delays a heartbeat. Peers know
+    /// > each other by their gRPC addresses and ask this service for the port.
     public protocol SimpleServiceProtocol: Caravan_Raft_V1_RaftTransport.ServiceProtocol {
-        /// Handle the "Send" method.
+        /// Handle the "Endpoint" method.
         ///
         /// - Parameters:
-        ///   - request: A stream of `Caravan_Raft_V1_MessageBatch` messages.
+        ///   - request: A `Caravan_Raft_V1_EndpointRequest` message.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Caravan_Raft_V1_Ack` to respond with.
-        func send(
-            request: GRPCCore.RPCAsyncSequence<Caravan_Raft_V1_MessageBatch, any Swift.Error>,
+        /// - Returns: A `Caravan_Raft_V1_EndpointResponse` to respond with.
+        func endpoint(
+            request: Caravan_Raft_V1_EndpointRequest,
             context: GRPCCore.ServerContext
-        ) async throws -> Caravan_Raft_V1_Ack
+        ) async throws -> Caravan_Raft_V1_EndpointResponse
     }
 }
 
@@ -169,11 +172,11 @@ extension Caravan_Raft_V1_RaftTransport {
 extension Caravan_Raft_V1_RaftTransport.StreamingServiceProtocol {
     public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
         router.registerHandler(
-            forMethod: Caravan_Raft_V1_RaftTransport.Method.Send.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Raft_V1_MessageBatch>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Raft_V1_Ack>(),
+            forMethod: Caravan_Raft_V1_RaftTransport.Method.Endpoint.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Raft_V1_EndpointRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Raft_V1_EndpointResponse>(),
             handler: { request, context in
-                try await self.send(
+                try await self.endpoint(
                     request: request,
                     context: context
                 )
@@ -185,12 +188,12 @@ extension Caravan_Raft_V1_RaftTransport.StreamingServiceProtocol {
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Caravan_Raft_V1_RaftTransport.ServiceProtocol {
-    public func send(
-        request: GRPCCore.StreamingServerRequest<Caravan_Raft_V1_MessageBatch>,
+    public func endpoint(
+        request: GRPCCore.StreamingServerRequest<Caravan_Raft_V1_EndpointRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Raft_V1_Ack> {
-        let response = try await self.send(
-            request: request,
+    ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Raft_V1_EndpointResponse> {
+        let response = try await self.endpoint(
+            request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
@@ -200,13 +203,13 @@ extension Caravan_Raft_V1_RaftTransport.ServiceProtocol {
 // Default implementation of methods from 'ServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
-    public func send(
-        request: GRPCCore.StreamingServerRequest<Caravan_Raft_V1_MessageBatch>,
+    public func endpoint(
+        request: GRPCCore.ServerRequest<Caravan_Raft_V1_EndpointRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Caravan_Raft_V1_Ack> {
-        return GRPCCore.ServerResponse<Caravan_Raft_V1_Ack>(
-            message: try await self.send(
-                request: request.messages,
+    ) async throws -> GRPCCore.ServerResponse<Caravan_Raft_V1_EndpointResponse> {
+        return GRPCCore.ServerResponse<Caravan_Raft_V1_EndpointResponse>(
+            message: try await self.endpoint(
+                request: request.message,
                 context: context
             ),
             metadata: [:]
@@ -225,33 +228,34 @@ extension Caravan_Raft_V1_RaftTransport {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Carries Raft messages between servers.
+    /// > Where a server takes Raft traffic.
     /// > 
-    /// > Client streaming, not bidirectional: every server dials every peer, and a
-    /// > Raft reply is an ordinary message that travels on the replier's own
-    /// > outbound stream, so nothing needs to flow back on a stream except the final
-    /// > acknowledgement. A sender holds one long-lived stream per lane (a priority
-    /// > lane for heartbeats and votes, a bulk lane for appends and snapshot chunks)
-    /// > on a single HTTP/2 connection per peer; HTTP/2 flow control keeps a large
-    /// > snapshot on the bulk lane from delaying the priority lane.
+    /// > Raft messages do not travel over gRPC: each server listens on a Raft port
+    /// > of its own, where every connection carries length-prefixed frames (see
+    /// > Transport's RaftFrame) of `MessageBatch`es in one direction. Every server
+    /// > dials every peer, and a Raft reply is an ordinary message on the replier's
+    /// > own connection. A sender holds two connections per peer, one per lane (a
+    /// > priority lane for heartbeats and votes, a bulk lane for appends and
+    /// > snapshot chunks), so a large snapshot never delays a heartbeat. Peers know
+    /// > each other by their gRPC addresses and ask this service for the port.
     public protocol ClientProtocol: Sendable {
-        /// Call the "Send" method.
+        /// Call the "Endpoint" method.
         ///
         /// - Parameters:
-        ///   - request: A streaming request producing `Caravan_Raft_V1_MessageBatch` messages.
-        ///   - serializer: A serializer for `Caravan_Raft_V1_MessageBatch` messages.
-        ///   - deserializer: A deserializer for `Caravan_Raft_V1_Ack` messages.
+        ///   - request: A request containing a single `Caravan_Raft_V1_EndpointRequest` message.
+        ///   - serializer: A serializer for `Caravan_Raft_V1_EndpointRequest` messages.
+        ///   - deserializer: A deserializer for `Caravan_Raft_V1_EndpointResponse` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        func send<Result>(
-            request: GRPCCore.StreamingClientRequest<Caravan_Raft_V1_MessageBatch>,
-            serializer: some GRPCCore.MessageSerializer<Caravan_Raft_V1_MessageBatch>,
-            deserializer: some GRPCCore.MessageDeserializer<Caravan_Raft_V1_Ack>,
+        func endpoint<Result>(
+            request: GRPCCore.ClientRequest<Caravan_Raft_V1_EndpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Caravan_Raft_V1_EndpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Caravan_Raft_V1_EndpointResponse>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Raft_V1_Ack>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Raft_V1_EndpointResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -263,15 +267,16 @@ extension Caravan_Raft_V1_RaftTransport {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Carries Raft messages between servers.
+    /// > Where a server takes Raft traffic.
     /// > 
-    /// > Client streaming, not bidirectional: every server dials every peer, and a
-    /// > Raft reply is an ordinary message that travels on the replier's own
-    /// > outbound stream, so nothing needs to flow back on a stream except the final
-    /// > acknowledgement. A sender holds one long-lived stream per lane (a priority
-    /// > lane for heartbeats and votes, a bulk lane for appends and snapshot chunks)
-    /// > on a single HTTP/2 connection per peer; HTTP/2 flow control keeps a large
-    /// > snapshot on the bulk lane from delaying the priority lane.
+    /// > Raft messages do not travel over gRPC: each server listens on a Raft port
+    /// > of its own, where every connection carries length-prefixed frames (see
+    /// > Transport's RaftFrame) of `MessageBatch`es in one direction. Every server
+    /// > dials every peer, and a Raft reply is an ordinary message on the replier's
+    /// > own connection. A sender holds two connections per peer, one per lane (a
+    /// > priority lane for heartbeats and votes, a bulk lane for appends and
+    /// > snapshot chunks), so a large snapshot never delays a heartbeat. Peers know
+    /// > each other by their gRPC addresses and ask this service for the port.
     public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
@@ -283,29 +288,29 @@ extension Caravan_Raft_V1_RaftTransport {
             self.client = client
         }
 
-        /// Call the "Send" method.
+        /// Call the "Endpoint" method.
         ///
         /// - Parameters:
-        ///   - request: A streaming request producing `Caravan_Raft_V1_MessageBatch` messages.
-        ///   - serializer: A serializer for `Caravan_Raft_V1_MessageBatch` messages.
-        ///   - deserializer: A deserializer for `Caravan_Raft_V1_Ack` messages.
+        ///   - request: A request containing a single `Caravan_Raft_V1_EndpointRequest` message.
+        ///   - serializer: A serializer for `Caravan_Raft_V1_EndpointRequest` messages.
+        ///   - deserializer: A deserializer for `Caravan_Raft_V1_EndpointResponse` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
-        public func send<Result>(
-            request: GRPCCore.StreamingClientRequest<Caravan_Raft_V1_MessageBatch>,
-            serializer: some GRPCCore.MessageSerializer<Caravan_Raft_V1_MessageBatch>,
-            deserializer: some GRPCCore.MessageDeserializer<Caravan_Raft_V1_Ack>,
+        public func endpoint<Result>(
+            request: GRPCCore.ClientRequest<Caravan_Raft_V1_EndpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Caravan_Raft_V1_EndpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Caravan_Raft_V1_EndpointResponse>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Raft_V1_Ack>) async throws -> Result = { response in
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Raft_V1_EndpointResponse>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
-            try await self.client.clientStreaming(
+            try await self.client.unary(
                 request: request,
-                descriptor: Caravan_Raft_V1_RaftTransport.Method.Send.descriptor,
+                descriptor: Caravan_Raft_V1_RaftTransport.Method.Endpoint.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -318,26 +323,26 @@ extension Caravan_Raft_V1_RaftTransport {
 // Helpers providing default arguments to 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Caravan_Raft_V1_RaftTransport.ClientProtocol {
-    /// Call the "Send" method.
+    /// Call the "Endpoint" method.
     ///
     /// - Parameters:
-    ///   - request: A streaming request producing `Caravan_Raft_V1_MessageBatch` messages.
+    ///   - request: A request containing a single `Caravan_Raft_V1_EndpointRequest` message.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func send<Result>(
-        request: GRPCCore.StreamingClientRequest<Caravan_Raft_V1_MessageBatch>,
+    public func endpoint<Result>(
+        request: GRPCCore.ClientRequest<Caravan_Raft_V1_EndpointRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Raft_V1_Ack>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Raft_V1_EndpointResponse>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        try await self.send(
+        try await self.endpoint(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Raft_V1_MessageBatch>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Raft_V1_Ack>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Raft_V1_EndpointRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Raft_V1_EndpointResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -347,30 +352,29 @@ extension Caravan_Raft_V1_RaftTransport.ClientProtocol {
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Caravan_Raft_V1_RaftTransport.ClientProtocol {
-    /// Call the "Send" method.
+    /// Call the "Endpoint" method.
     ///
     /// - Parameters:
+    ///   - message: request message to send.
     ///   - metadata: Additional metadata to send, defaults to empty.
     ///   - options: Options to apply to this RPC, defaults to `.defaults`.
-    ///   - producer: A closure producing request messages to send to the server. Returning
-    ///       from the closure closes the request stream.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
-    public func send<Result>(
+    public func endpoint<Result>(
+        _ message: Caravan_Raft_V1_EndpointRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Caravan_Raft_V1_MessageBatch>) async throws -> Void,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Raft_V1_Ack>) async throws -> Result = { response in
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Raft_V1_EndpointResponse>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.StreamingClientRequest<Caravan_Raft_V1_MessageBatch>(
-            metadata: metadata,
-            producer: producer
+        let request = GRPCCore.ClientRequest<Caravan_Raft_V1_EndpointRequest>(
+            message: message,
+            metadata: metadata
         )
-        return try await self.send(
+        return try await self.endpoint(
             request: request,
             options: options,
             onResponse: handleResponse
