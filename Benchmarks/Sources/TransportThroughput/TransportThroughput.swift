@@ -100,7 +100,9 @@ struct TransportThroughput {
                     if !transport.send(message) { fatalError("a message was dropped: the window exceeds the queue") }
                     next += 1
                 }
-                await acks.wait(until: min(last, acks.acknowledged + UInt64(workload.window / 2) + 1))
+                // Half a window more acknowledged, or everything sent (acks
+                // may already have caught up with what was just sent).
+                await acks.wait(until: min(next - 1, acks.acknowledged + UInt64(workload.window / 2) + 1))
             }
             await acks.wait(until: last)
             let elapsed = ContinuousClock.now - start
