@@ -44,6 +44,11 @@ public final class ClusterConnection: Sendable {
                 // restarting would be reached long after it listens, and a
                 // call waiting for the connection would time out first.
                 config.backoff = .init(initial: .milliseconds(100), max: .seconds(3), multiplier: 1.6, jitter: 0.2)
+                // A caller's writes are requests and status reports, each
+                // awaited: holding one for more to send with it (up to 100 µs,
+                // later on a busy loop) only delays it. The servers keep
+                // coalescing, which saves them system calls under load.
+                config.connection.flushCoalescing = nil
             }
         )
         let client = GRPCClient(transport: transport)
