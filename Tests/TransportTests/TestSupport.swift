@@ -57,7 +57,7 @@ struct TestPKI: Sendable {
     }
 }
 
-/// Collects the messages a `RaftService` receives, for a test to await.
+/// Collects the messages a `RaftListener` receives, for a test to await.
 final class Inbox: Sendable {
     private struct Waiter {
         var id: Int
