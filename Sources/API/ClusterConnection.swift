@@ -32,25 +32,18 @@ public final class ClusterConnection: Sendable {
     ///   - security: with TLS, this side presents its certificate and checks the server's.
     public init(address: PeerAddress, security: TransportSecurityConfiguration = .plaintext()) throws {
         self.address = address
-        let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: address.host, port: address.port),
-            transportSecurity: security.clientSecurity,
-            config: .defaults { config in
-                config.http2.authority = security.clientAuthority
-                // With TLS: refuse a server that settles on less than TLS 1.3.
-                config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
-                // gRPC's default waits 1 s after a refused connect and up to
-                // 2 minutes after several: a server that is starting or
-                // restarting would be reached long after it listens, and a
-                // call waiting for the connection would time out first.
-                config.backoff = .init(initial: .milliseconds(100), max: .seconds(3), multiplier: 1.6, jitter: 0.2)
-                // A caller's writes are requests and status reports, each
-                // awaited: holding one for more to send with it (up to 100 µs,
-                // later on a busy loop) only delays it. The servers keep
-                // coalescing, which saves them system calls under load.
-                config.connection.flushCoalescing = nil
-            }
-        )
+        let transport = try security.clientTransport(to: address) { config in
+            // gRPC's default waits 1 s after a refused connect and up to
+            // 2 minutes after several: a server that is starting or
+            // restarting would be reached long after it listens, and a
+            // call waiting for the connection would time out first.
+            config.backoff = .init(initial: .milliseconds(100), max: .seconds(3), multiplier: 1.6, jitter: 0.2)
+            // A caller's writes are requests and status reports, each
+            // awaited: holding one for more to send with it (up to 100 µs,
+            // later on a busy loop) only delays it. The servers keep
+            // coalescing, which saves them system calls under load.
+            config.connection.flushCoalescing = nil
+        }
         let client = GRPCClient(transport: transport)
         self.client = client
         runner = Task { try? await client.runConnections() }

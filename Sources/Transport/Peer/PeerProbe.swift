@@ -31,15 +31,14 @@ public enum PeerProbe {
         timeout: Duration = .seconds(10),
         _ body: @Sendable (Connection) async throws -> Result
     ) async throws -> Result {
-        var port = raftPort
-        if port == nil { port = try await RaftService.raftPort(of: address, security: security, timeout: timeout) }
+        let port = if let raftPort { raftPort } else { try await RaftService.raftPort(of: address, security: security, timeout: timeout) }
         let link: RaftLink
         do {
             link = try await RaftLink.connect(
-                host: address.host, port: port!, tls: try security.raftClientContext(), serverName: security.serverName,
+                host: address.host, port: port, tls: try security.raftClientContext(), serverName: security.serverName,
                 loop: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: timeout)
         } catch {
-            throw RPCError(code: .unavailable, message: "cannot connect to the Raft port \(address.host):\(port!)", cause: error)
+            throw RPCError(code: .unavailable, message: "cannot connect to the Raft port \(address.host):\(port)", cause: error)
         }
         defer { link.close() }
         return try await body(Connection(link: link, timeout: timeout))

@@ -36,15 +36,7 @@ public struct RaftService: Caravan_Raft_V1_RaftTransport.SimpleServiceProtocol {
     public static func raftPort(
         of address: PeerAddress, security: TransportSecurityConfiguration, timeout: Duration = .seconds(10)
     ) async throws -> Int {
-        let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: address.host, port: address.port),
-            transportSecurity: security.clientSecurity,
-            config: .defaults { config in
-                config.http2.authority = security.clientAuthority
-                config.channelDebuggingCallbacks.onCreateTCPConnection = security.dialedConnectionInitializer
-            }
-        )
-        return try await withGRPCClient(transport: transport) { client in
+        return try await withGRPCClient(transport: try security.clientTransport(to: address)) { client in
             var options = CallOptions.defaults
             options.waitForReady = false
             options.timeout = timeout

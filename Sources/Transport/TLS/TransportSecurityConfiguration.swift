@@ -204,4 +204,22 @@ public struct TransportSecurityConfiguration: Sendable {
 
     /// The `:authority` (and TLS server name) a client uses to dial a server.
     public var clientAuthority: String? { isTLS ? serverName : nil }
+
+    /// A gRPC client transport to the server at `address`, secured by this
+    /// configuration: with TLS, it presents this side's certificate, checks
+    /// the server's against ``serverName``, and refuses less than TLS 1.3.
+    /// `configure` adjusts the rest of gRPC's defaults.
+    public func clientTransport(
+        to address: PeerAddress, configure: (inout HTTP2ClientTransport.Posix.Config) -> Void = { _ in }
+    ) throws -> HTTP2ClientTransport.Posix {
+        try HTTP2ClientTransport.Posix(
+            target: .dns(host: address.host, port: address.port),
+            transportSecurity: clientSecurity,
+            config: .defaults { config in
+                config.http2.authority = clientAuthority
+                config.channelDebuggingCallbacks.onCreateTCPConnection = dialedConnectionInitializer
+                configure(&config)
+            }
+        )
+    }
 }
