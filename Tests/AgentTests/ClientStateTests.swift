@@ -14,10 +14,9 @@ import Storage
 
     @Test func allocationsAndBufferedUpdatesReadBackInOrder() throws {
         let state = ClientState(store: InMemoryKeyValueStore())
-        var sequence: UInt64 = 0
         let local = ClientState.LocalAllocation(allocation: Self.allocation, job: Self.job, checkpoint: nil, status: .running)
         let updates = (1...3).map { ClientAllocationUpdate(allocationID: "a1", clientStatus: .running, observedAt: Timestamp(seconds: $0)) }
-        try state.write([local], buffering: updates, after: &sequence)
+        try state.write([local], buffering: updates.enumerated().map { (UInt64($0.offset + 1), $0.element) })
         #expect(try state.allocations().map(\.allocation) == [Self.allocation])
         #expect(try state.buffered().map(\.0) == [1, 2, 3])
         #expect(try state.buffered().map(\.1) == updates)
@@ -25,10 +24,9 @@ import Storage
 
     @Test func aRunStateWrittenLaterOverridesTheOneTheAllocationArrivedWith() throws {
         let state = ClientState(store: InMemoryKeyValueStore())
-        var sequence: UInt64 = 0
         let arrived = ClientState.LocalAllocation(allocation: Self.allocation, job: Self.job, checkpoint: nil, status: .pending)
-        try state.write([arrived], buffering: [], after: &sequence)
-        try state.write([], states: ["a1": ClientState.RunState(checkpoint: nil, status: .complete)], buffering: [], after: &sequence)
+        try state.write([arrived])
+        try state.write([], states: ["a1": ClientState.RunState(checkpoint: nil, status: .complete)])
         let read = try state.allocations()
         #expect(read.map(\.status) == [.complete])
         #expect(read.map(\.job) == [Self.job])

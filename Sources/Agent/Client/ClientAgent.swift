@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Logging
 import Model
+import NIOPosix
 import Storage
 import Synchronization
 import Transport
@@ -248,7 +249,7 @@ public actor ClientAgent {
             }
         }
         do {
-            try local.write(arrived, buffering: [], after: &sequence)
+            try await durably { [local, arrived] in try local.write(arrived) }
         } catch {
             logger.error("cannot save \(arrived.count) new allocations: \(error)")
         }
@@ -303,14 +304,14 @@ public actor ClientAgent {
         recorder = Task {
             // Everything the runners reported since the last write goes to
             // disk as one batch with one sync: the client's group commit.
-            for await _ in inbox.wakeups { self.record(inbox.take()) }
-            self.record(inbox.take())
+            for await _ in inbox.wakeups { await self.record(inbox.take()) }
+            await self.record(inbox.take())
         }
     }
 
     /// Writes runners' statuses and checkpoints to the local state in one
     /// batch, and queues the statuses for the servers.
-    private func record(_ batch: [RunnerEvent]) {
+    private func record(_ batch: [RunnerEvent]) async {
         guard !batch.isEmpty else { return }
         var dirty: [AllocationID: ClientState.RunState] = [:]
         var updates: [ClientAllocationUpdate] = []
@@ -339,8 +340,14 @@ public actor ClientAgent {
             }
         }
         guard !dirty.isEmpty || !updates.isEmpty else { return }
+        let sequenced = updates.map { update in
+            sequence += 1
+            return (sequence, update)
+        }
         do {
-            outbox += try local.write([], states: dirty, buffering: updates, after: &sequence)
+            try await durably { [local, dirty] in try local.write([], states: dirty, buffering: sequenced) }
+            // Only the recorder appends, one batch at a time: in sequence order.
+            outbox += sequenced
         } catch {
             logger.error("cannot save the state of \(dirty.count) allocations: \(error)")
         }
@@ -354,35 +361,39 @@ public actor ClientAgent {
     /// Collects the oldest finished allocations beyond the number kept whose
     /// final status the servers have: forgets them, deletes their state and,
     /// once their runners are done, their directories.
-    private func collectFinished() {
+    private func collectFinished() async {
         let excess = finished.count - configuration.finishedAllocationsKept
         guard excess > 0 else { return }
         let unsent = Set(outbox.map(\.1.allocationID))
         var collected: [AllocationID] = []
-        var kept: [AllocationID] = []
-        for id in finished {
-            if collected.count < excess, !unsent.contains(id) {
-                collected.append(id)
-            } else {
-                kept.append(id)
-            }
-        }
+        for id in finished where collected.count < excess && !unsent.contains(id) { collected.append(id) }
         guard !collected.isEmpty else { return }
+        // Forgotten here before the write, so that nothing recorded while it
+        // is under way brings them back; if it fails, their state stays on
+        // disk until a restart collects them again.
+        let gone = Set(collected)
+        finished.removeAll { gone.contains($0) }
+        for id in collected { known[id] = nil }
+        let removals = collected.map { (destroying.removeValue(forKey: $0), "\(allocationsDirectory)/\($0.rawValue)") }
         do {
-            try local.forget(collected)
+            try await durably { [local, collected] in try local.forget(collected) }
         } catch {
             logger.error("cannot delete the state of \(collected.count) finished allocations: \(error)")
             return
         }
-        finished = kept
-        for id in collected { known[id] = nil }
-        let removals = collected.map { (destroying.removeValue(forKey: $0), "\(allocationsDirectory)/\($0.rawValue)") }
-        Task.detached {
-            for (destroy, directory) in removals {
-                await destroy?.value
-                DirectoryTree.remove(atPath: directory)
+        Task {
+            for (destroy, _) in removals { await destroy?.value }
+            try? await durably {
+                for (_, directory) in removals { DirectoryTree.remove(atPath: directory) }
             }
         }
+    }
+
+    /// Runs `write` (of the local state, or of directories) on NIO's blocking
+    /// pool: it waits for the disk, which would otherwise hold up this actor
+    /// and the event loop it runs on, with the connections that loop carries.
+    private nonisolated func durably<T: Sendable>(_ write: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(write)
     }
 
     /// Sends buffered status updates, oldest first, whenever there are any.
@@ -402,10 +413,11 @@ public actor ClientAgent {
                     return Caravan_Node_V1_AllocationStatus(update)
                 }
                 _ = try await connection.node.updateAllocationStatus(request)
-                try local.acknowledge(through: batch.map(\.0))
+                let sent = batch.map(\.0)
+                try await durably { [local] in try local.acknowledge(through: sent) }
                 // Only this loop removes; the recorder appends behind it.
                 outbox.removeFirst(batch.count)
-                collectFinished()
+                await collectFinished()
             }
         }
     }

@@ -74,12 +74,10 @@ final class ClientState: Sendable {
     }
 
     /// Saves allocations that `arrived` (with their jobs) and the run states
-    /// of allocations, and buffers `updates` after those already buffered,
-    /// in one durable batch.
-    /// - Returns: the updates with the sequence numbers they were buffered under.
-    @discardableResult
-    func write(_ arrived: [LocalAllocation], states: [AllocationID: RunState] = [:], buffering updates: [ClientAllocationUpdate],
-               after sequence: inout UInt64) throws -> [(UInt64, ClientAllocationUpdate)] {
+    /// of allocations, and buffers `updates` under their sequence numbers
+    /// (each above those already buffered), in one durable batch.
+    func write(_ arrived: [LocalAllocation], states: [AllocationID: RunState] = [:],
+               buffering updates: [(UInt64, ClientAllocationUpdate)] = []) throws {
         var batch = KeyValueBatch()
         for allocation in arrived {
             batch.put(Self.key(allocation.allocation.id), try Packed.encode(allocation))
@@ -87,14 +85,10 @@ final class ClientState: Sendable {
         for (id, state) in states {
             batch.put(Self.stateKey(id), try Packed.encode(state))
         }
-        var sequenced: [(UInt64, ClientAllocationUpdate)] = []
-        for update in updates {
-            sequence += 1
+        for (sequence, update) in updates {
             batch.put(Self.statusKey(sequence), try Packed.encode(update))
-            sequenced.append((sequence, update))
         }
         try store.write(batch)
-        return sequenced
     }
 
     /// The buffered updates, oldest first (read once at

@@ -37,9 +37,9 @@ public enum RaftDriverError: Error, Sendable, Equatable {
 /// A follower forwards a write (``submit(_:)``) to the leader over the Raft
 /// connection it already has, and answers it when it applies the entry.
 ///
-/// The actor runs on an event loop of its own (``RaftDriverThreads``), not
-/// on Swift's cooperative pool, with its peer connections: a Raft message
-/// goes from the socket to RaftCore and back without another thread.
+/// The actor runs on an event loop (``RaftDriverThreads``), not on Swift's
+/// cooperative pool, with its peer connections: a Raft message goes from
+/// the socket to RaftCore and back without another thread.
 public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
     public typealias Output = StateMachine.Output
 
@@ -517,16 +517,18 @@ public actor RaftDriver<StateMachine: ReplicatedStateMachine> {
         snapshotInFlight = true
         bytesSinceSnapshot = 0
         let encode = stateMachine.snapshot()
-        Task.detached(priority: .utility) {
-            let data = encode()
-            await self.finishSnapshot(index: applied, confState: conf, data: data)
+        Task {
+            // On the blocking pool: a large state takes long enough to
+            // encode that it would hold up this loop's connections.
+            let data = try? await NIOThreadPool.singleton.runIfActive(encode)
+            self.finishSnapshot(index: applied, confState: conf, data: data)
         }
     }
 
-    private func finishSnapshot(index: UInt64, confState: ConfState, data: [UInt8]) {
+    private func finishSnapshot(index: UInt64, confState: ConfState, data: [UInt8]?) {
         snapshotInFlight = false
         // A snapshot received from the leader meanwhile may have passed this one.
-        guard failure == nil, index > lastSnapshotIndex else { return }
+        guard let data, failure == nil, index > lastSnapshotIndex else { return }
         do {
             try persistence.createSnapshot(index: index, confState: confState, data: data)
             try persistence.compact(through: index)
@@ -614,10 +616,12 @@ struct SyncedWriteTimes {
     }
 }
 
-/// The threads Raft drivers run on, shared by every driver in the process
-/// and kept for its lifetime.
+/// The threads Raft drivers run on: NIO's shared event loops, which also
+/// carry the process's gRPC connections (and in `caravand`, Swift's tasks),
+/// so that a request handed to the driver and its reply need not change
+/// threads on a machine with few cores.
 public enum RaftDriverThreads {
-    static let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, max(1, System.coreCount)))
+    static let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
     /// Where synced writes block: one thread, as each driver has at most one
     /// write under way and a process normally runs one driver.
