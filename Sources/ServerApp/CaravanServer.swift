@@ -2,8 +2,6 @@ import Agent
 import ArgumentParser
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import Transport
 
@@ -16,16 +14,9 @@ struct CaravanServer: AsyncParsableCommand {
         subcommands: [ServerCommand.self, ClientCommand.self, DevCommand.self]
     )
 
-    /// Runs the command with Swift concurrency's tasks on NIO's event loops
-    /// (``NIOSingletons``), which also carry the gRPC and Raft connections:
-    /// a request's handler, the Raft driver and the reply then share two
-    /// threads instead of hopping between the cooperative pool and the I/O
-    /// threads, a futex or eventfd wake-up each way. At 300 jobs/s that cut
-    /// submit->running p50 from about 13 to 9 ms. What blocks for long runs
-    /// elsewhere: synced writes and snapshot encoding on NIO's blocking pool
-    /// (``NIOThreadPool/singleton``), wasm guests on threads of their own.
+    /// Runs the command with Swift's tasks on the event loops (see ``SwiftTasksOnEventLoops``).
     static func main() async {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        SwiftTasksOnEventLoops.install()
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
