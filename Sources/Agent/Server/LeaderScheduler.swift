@@ -1,8 +1,10 @@
 import Foundation
 import Logging
 import Model
+import NIOPosix
 import Scheduler
 import Synchronization
+import Transport
 
 /// The scheduling half of the leader, as Nomad runs it: an evaluation broker
 /// fed by committed evaluations, scheduler workers that plan on a snapshot of
@@ -67,7 +69,12 @@ actor LeaderScheduler {
         }
         let g = generation
         for i in 0..<workerCount {
-            tasks.append(Task { await self.work(worker: i, generation: g) })
+            // Each worker prefers a loop of its own, round robin: otherwise
+            // its planning (nonisolated) runs wherever this actor was woken,
+            // and where Swift's tasks run on the loops (caravand), every
+            // worker would plan on the Raft driver's thread, one core.
+            let loop = EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())
+            tasks.append(Task(executorPreference: loop) { await self.work(worker: i, generation: g) })
         }
         tasks.append(Task { await self.timers(generation: g) })
         logger.info("leader: scheduling with \(workerCount) workers, \(broker.count) pending evaluations")
