@@ -53,6 +53,8 @@ public actor ClientAgent {
     private let stopSignalContinuation: AsyncStream<Void>.Continuation
     /// Writes the runners' statuses and checkpoints, in order.
     private var recorder: Task<Void, Never>?
+    /// How long the local state's synced writes take (see ``durably(_:)``).
+    private var writeTimes = SyncedWriteTimes()
 
     fileprivate enum RunnerEvent: Sendable {
         case status(AllocationID, AllocationRunStatus, Timestamp)
@@ -383,17 +385,27 @@ public actor ClientAgent {
         }
         Task {
             for (destroy, _) in removals { await destroy?.value }
-            try? await durably {
+            // Unlinking blocks: on the blocking pool, not a loop that carries connections.
+            try? await NIOThreadPool.singleton.runIfActive {
                 for (_, directory) in removals { DirectoryTree.remove(atPath: directory) }
             }
         }
     }
 
-    /// Runs `write` (of the local state, or of directories) on NIO's blocking
-    /// pool: it waits for the disk, which would otherwise hold up this actor
-    /// and the event loop it runs on, with the connections that loop carries.
-    private nonisolated func durably<T: Sendable>(_ write: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(write)
+    /// Runs `write`, a synced write of the local state, and returns what it
+    /// returns: on NIO's blocking pool while the disk makes such writes wait,
+    /// so that they hold up neither this actor nor the connections of the
+    /// loop it runs on; here when recent ones took less than the hand-off to
+    /// another thread and back costs (``SyncedWriteTimes``), as on a tmpfs.
+    private func durably<T: Sendable>(_ write: @escaping @Sendable () throws -> T) async throws -> T {
+        let timed = { @Sendable () throws -> (T, Duration) in
+            let started = ContinuousClock.now
+            let value = try write()
+            return (value, ContinuousClock.now - started)
+        }
+        let (value, took) = writeTimes.areFast ? try timed() : try await NIOThreadPool.singleton.runIfActive(timed)
+        writeTimes.record(took)
+        return value
     }
 
     /// Sends buffered status updates, oldest first, whenever there are any.

@@ -602,8 +602,9 @@ struct WriteTag: Equatable {
     }
 }
 
-/// How long a Ready's synced writes take: a moving average over about the
-/// last eight, starting slow (so the first writes take the storage thread).
+/// How long synced writes take (a Raft driver's Readys, a client's state):
+/// a moving average over about the last eight, starting slow, so that the
+/// first writes go to another thread.
 struct SyncedWriteTimes {
     /// Below this, a write is cheaper than handing it to another thread.
     static let handOffCost: Duration = .microseconds(100)
