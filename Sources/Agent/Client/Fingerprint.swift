@@ -1,6 +1,7 @@
 import Foundation
 import Executor
 import Model
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -40,14 +41,16 @@ enum Fingerprint {
             attributes.merge(driverAttributes) { _, driver in driver }
         }
 
-        var datasets: [String: DatasetInfo] = [:]
-        for (name, path) in c.datasets {
-            datasets[name] = DatasetInfo(sizeBytes: directorySize(path))
-        }
+        // Walking the data sets and asking nvidia-smi take as long as they
+        // take: on NIO's blocking pool, not a loop that carries connections
+        // (in `caravand dev`, the server's too).
+        let paths = c.datasets
+        let measure = { @Sendable in (paths.mapValues { DatasetInfo(sizeBytes: directorySize($0)) }, gpus()) }
+        let (datasets, devices) = (try? await NIOThreadPool.singleton.runIfActive(measure)) ?? measure()
         return Node(
             id: id, name: c.name, datacenter: c.datacenter, nodeClass: c.nodeClass, nodePool: c.nodePool,
             status: .initializing, attributes: attributes, meta: c.meta,
-            resources: NodeResources(cpu: cores * mhz, cores: cores, memoryMB: memoryMB, diskMB: diskMB, devices: gpus()),
+            resources: NodeResources(cpu: cores * mhz, cores: cores, memoryMB: memoryMB, diskMB: diskMB, devices: devices),
             reserved: c.reserved, drivers: driverInfo, datasets: datasets)
     }
 
