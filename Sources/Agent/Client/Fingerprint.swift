@@ -84,9 +84,11 @@ enum Fingerprint {
         return total
     }
 
-    /// NVIDIA GPUs, through `nvidia-smi` when it is installed.
-    static func gpus() -> [NodeDeviceGroup] {
-        let candidates = ["/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi"]
+    /// NVIDIA GPUs, through `nvidia-smi` when it is installed (the first of
+    /// `candidates` that is). A tool that has not answered within `timeout`
+    /// (a wedged driver can hang it) is killed, and the node has no GPUs.
+    static func gpus(candidates: [String] = ["/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi"],
+                     timeout: Duration = .seconds(10)) -> [NodeDeviceGroup] {
         guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return [] }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
@@ -95,9 +97,15 @@ enum Fingerprint {
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         guard (try? process.run()) != nil else { return [] }
+        let pid = process.processIdentifier
+        let killer = DispatchWorkItem { kill(pid, SIGKILL) }
+        let (seconds, attoseconds) = timeout.components
+        DispatchQueue.global().asyncAfter(
+            deadline: .now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)), execute: killer)
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return [] }
+        killer.cancel()
+        guard process.terminationReason == .exit, process.terminationStatus == 0 else { return [] }
         var byName: [String: NodeDeviceGroup] = [:]
         for line in output.split(separator: "\n") {
             let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
