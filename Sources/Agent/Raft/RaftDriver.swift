@@ -622,7 +622,7 @@ struct SyncedWriteTimes {
 /// so that a request handed to the driver and its reply need not change
 /// threads on a machine with few cores.
 public enum RaftDriverThreads {
-    static let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    static let group = MultiThreadedEventLoopGroup.singleton
 
     /// Where synced writes block: one thread, as each driver has at most one
     /// write under way and a process normally runs one driver.
