@@ -3,6 +3,8 @@
 // golang-etcd-server-dev) from a number of concurrent clients and prints
 // one line: puts/s, p50/p99 latency in milliseconds, and the CPU time per
 // put of the servers named by -server-pids (together) and of this client.
+// With -floor it makes serializable gets instead, the cheapest call etcd
+// answers, and prints the same figures as a "floor" line.
 package main
 
 import (
@@ -27,6 +29,7 @@ func main() {
 	valueSize := flag.Int("value-size", 256, "bytes per value")
 	killPid := flag.Int("failover-kill", 0, "instead: SIGKILL this pid (the leader), then put until one succeeds and print the time")
 	serverPids := flag.String("server-pids", "", "comma-separated pids of the servers, whose CPU time per put is printed")
+	floor := flag.Bool("floor", false, "instead of puts: serializable gets of one key, answered by the member reached without Raft or disk (the transport's ceiling)")
 	flag.Parse()
 	if *killPid != 0 {
 		failover(strings.Split(*endpoints, ","), *killPid)
@@ -67,7 +70,12 @@ func main() {
 					return
 				}
 				t0 := time.Now()
-				_, err := kv.Put(context.Background(), fmt.Sprintf("key-%08d", i), value)
+				var err error
+				if *floor {
+					_, err = kv.Get(context.Background(), "key-00000000", clientv3.WithSerializable())
+				} else {
+					_, err = kv.Put(context.Background(), fmt.Sprintf("key-%08d", i), value)
+				}
 				latencies[i] = time.Since(t0)
 				if err != nil {
 					mu.Lock()
@@ -83,6 +91,15 @@ func main() {
 	clientCPU := (ownCPU() - ownBefore) / float64(*total) * 1e6
 	sort.Slice(latencies, func(a, b int) bool { return latencies[a] < latencies[b] })
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	if *floor {
+		fmt.Printf("etcd floor clients=%d calls=%d failures=%d seconds=%.2f calls/s=%.0f p50_ms=%.2f server_cpu_us=%.0f client_cpu_us=%.0f\n",
+			*clients, *total, failures, elapsed.Seconds(), float64(*total)/elapsed.Seconds(),
+			ms(latencies[len(latencies)/2]), serverCPU, clientCPU)
+		if failures > 0 {
+			os.Exit(1)
+		}
+		return
+	}
 	fmt.Printf("etcd clients=%d puts=%d failures=%d seconds=%.2f puts/s=%.0f p50_ms=%.2f p99_ms=%.2f server_cpu_us=%.0f client_cpu_us=%.0f\n",
 		*clients, *total, failures, elapsed.Seconds(), float64(*total)/elapsed.Seconds(),
 		ms(latencies[len(latencies)/2]), ms(latencies[len(latencies)*99/100]), serverCPU, clientCPU)

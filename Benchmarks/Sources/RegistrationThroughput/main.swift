@@ -80,8 +80,12 @@ try await probe("register-at-leader") { _ = try await connections[probeLeader].j
 /// CPU seconds used so far by the servers together.
 @MainActor func serversCPUSeconds() -> Double { all.compactMap { cluster.cpuSeconds("s\($0 + 1)")?.own }.reduce(0, +) }
 
-for callers in callerCounts {
-    let (serversBefore, ownBefore) = (serversCPUSeconds(), processCPUSeconds(RUSAGE_SELF))
+/// `count` calls of `call` from `callers` concurrent callers, spread over the
+/// servers as etcd's client spreads over its endpoints: their latencies,
+/// wall time, and the CPU time per call of the servers and of this process.
+func flood(callers: Int, count: Int, _ call: @escaping @Sendable (ClusterConnection, Int) async throws -> Void)
+    async throws -> (latencies: Latencies, seconds: Double, serverCPUMicros: Double, callerCPUMicros: Double) {
+    let (serversBefore, ownBefore) = (await serversCPUSeconds(), processCPUSeconds(RUSAGE_SELF))
     let start = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for caller in 0..<callers {
@@ -89,9 +93,9 @@ for callers in callerCounts {
                 let connection = connections[caller % connections.count]
                 var mine: [Double] = []
                 var n = caller
-                while n < registrations {
+                while n < count {
                     let sent = ContinuousClock.now
-                    _ = try await connection.jobs.register(registerTrueJob("c\(callers)-\(n)"))
+                    try await call(connection, n)
                     mine.append((ContinuousClock.now - sent).inMilliseconds)
                     n += callers
                 }
@@ -103,12 +107,29 @@ for callers in callerCounts {
         return all
     }
     let elapsed = (ContinuousClock.now - start).inSeconds
-    let l = Latencies(latencies)
-    // CPU per acknowledged write, in microseconds: on a machine the servers
-    // and callers share, what bounds the rate once the CPUs are busy.
-    let serverCPU = (serversCPUSeconds() - serversBefore) / Double(registrations) * 1e6
-    let callerCPU = (processCPUSeconds(RUSAGE_SELF) - ownBefore) / Double(registrations) * 1e6
-    print("caravan clients=\(callers) puts=\(registrations) seconds=\(format(elapsed, 2)) puts/s=\(format(Double(registrations) / elapsed, 0)) p50_ms=\(format(l.percentile(0.5), 2)) p99_ms=\(format(l.percentile(0.99), 2)) server_cpu_us=\(format(serverCPU, 0)) client_cpu_us=\(format(callerCPU, 0))")
+    // CPU per call, in microseconds: on a machine the servers and callers
+    // share, what bounds the rate once the CPUs are busy.
+    let serverCPU = (await serversCPUSeconds() - serversBefore) / Double(count) * 1e6
+    let callerCPU = (processCPUSeconds(RUSAGE_SELF) - ownBefore) / Double(count) * 1e6
+    return (Latencies(latencies), elapsed, serverCPU, callerCPU)
+}
+
+for callers in callerCounts {
+    let run = try await flood(callers: callers, count: registrations) { connection, n in
+        _ = try await connection.jobs.register(registerTrueJob("c\(callers)-\(n)"))
+    }
+    let l = run.latencies
+    print("caravan clients=\(callers) puts=\(registrations) seconds=\(format(run.seconds, 2)) puts/s=\(format(Double(registrations) / run.seconds, 0)) p50_ms=\(format(l.percentile(0.5), 2)) p99_ms=\(format(l.percentile(0.99), 2)) server_cpu_us=\(format(run.serverCPUMicros, 0)) client_cpu_us=\(format(run.callerCPUMicros, 0))")
+}
+
+// The transport's ceiling: the same callers, each call the cheapest this API
+// has (a status call, answered by the server it reaches without Raft or
+// disk). No write through the same gRPC stack can go faster than this.
+if let callers = callerCounts.max() {
+    let run = try await flood(callers: callers, count: registrations) { connection, _ in
+        _ = try await connection.cluster.status(Caravan_Api_V1_GetStatusRequest())
+    }
+    print("caravan floor clients=\(callers) calls=\(registrations) calls/s=\(format(Double(registrations) / run.seconds, 0)) p50_ms=\(format(run.latencies.percentile(0.5), 2)) server_cpu_us=\(format(run.serverCPUMicros, 0)) client_cpu_us=\(format(run.callerCPUMicros, 0))")
 }
 
 // Failover: kill -9 the leader, then register through the survivors until one succeeds.
