@@ -3,6 +3,10 @@
 
 SWIFT ?= swift
 
+# RaftCore and its simulation tests build optimized even in debug builds (see
+# Package.swift): run `swift test` by hand with this set too, or it rebuilds.
+export CARAVAN_OPTIMIZE_CORE = 1
+
 deps:
 	@scripts/install-system-packages.sh
 

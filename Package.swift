@@ -8,8 +8,12 @@ let strict: [SwiftSetting] = [
 ]
 
 /// RaftCore and its simulation are compiled with optimization even in debug
-/// builds: the simulation runs millions of steps, about twenty times faster so.
-let optimized: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+/// builds when `CARAVAN_OPTIMIZE_CORE` is set, as `make test` sets it: the
+/// simulation runs millions of steps, about twenty times faster so. Only then:
+/// SwiftPM refuses a product built with unsafe flags to any package that
+/// depends on it by version, and others import RaftCore.
+let optimized: [SwiftSetting] = strict
+    + (Context.environment["CARAVAN_OPTIMIZE_CORE"] == nil ? [] : [.unsafeFlags(["-O"], .when(configuration: .debug))])
 
 let package = Package(
     name: "Caravan",
