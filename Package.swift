@@ -179,6 +179,7 @@ let package = Package(
             name: "ExecutorTests",
             dependencies: [
                 "Executor", "CustomDriverExample", "ExecutorTestAgent",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "WAT", package: "WasmKit"),
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmKitWASI", package: "WasmKit"),

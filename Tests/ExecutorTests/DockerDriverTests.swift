@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import Testing
 
 @testable import Executor
@@ -16,6 +17,17 @@ enum DockerTestEngine {
         no Docker engine for tests: run `scripts/dockerd-test.sh start` (make test does) \
         or set CARAVAN_TEST_DOCKER_SOCKET
         """
+}
+
+@Suite("docker driver without an engine")
+struct DockerDriverLifetimeTests {
+    @Test("the driver can be released on an event loop thread, where caravand's tasks run")
+    func releasedOnAnEventLoop() throws {
+        // It used to shut its HTTP client down with syncShutdown, which traps there.
+        try MultiThreadedEventLoopGroup.singleton.next().submit {
+            _ = DockerDriver(socketPath: "/nonexistent/docker.sock")
+        }.wait()
+    }
 }
 
 @Suite("docker driver", .enabled(if: DockerTestEngine.socket != nil, DockerTestEngine.skipReason))

@@ -37,7 +37,9 @@ public final class DockerDriver: TaskDriver {
     }
 
     deinit {
-        try? client.http.syncShutdown()
+        // Not syncShutdown: it traps on an event loop thread, and with
+        // caravand's tasks on NIO's loops the last reference can go there.
+        client.http.shutdown { _ in }
     }
 
     public func fingerprint() async -> DriverFingerprint {
