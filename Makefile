@@ -29,6 +29,7 @@ run: deps
 TEST_LIMIT ?= 900
 PURE_SUITES = RaftCoreTests|SchedulerTests|ModelTests
 test: deps
+	SWIFT=$(SWIFT) scripts/check-dependable.sh
 	$(SWIFT) build --build-tests
 	TEST_LIMIT=$(TEST_LIMIT) SWIFT=$(SWIFT) scripts/bounded-test.sh --filter '$(PURE_SUITES)'
 	@# A private Docker engine for the Executor's docker tests; one this started stops on any exit.
