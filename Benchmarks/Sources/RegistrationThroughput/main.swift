@@ -9,10 +9,11 @@
 //   cd Benchmarks && swift build -c release --product RegistrationThroughput --product caravand
 //   .build/release/RegistrationThroughput CARAVAND_PATH [REGISTRATIONS=10000] [CALLERS=1,64]
 //
-// It prints one line per caller count and one for failover, in the form
-// Benchmarks/compare-etcd.sh reads. Each caller-count line gives the CPU
-// time per acknowledged registration: the three servers' together
-// (`server_cpu_us`) and this process's (`client_cpu_us`).
+// It prints one line per caller count, one for the floor (the most callers
+// making status calls: no Raft, no disk, the fastest any call can go) and one
+// for failover, in the form Benchmarks/compare-etcd.sh reads. Each caller-count
+// line gives the CPU time per acknowledged registration: the three servers'
+// together (`server_cpu_us`) and this process's (`client_cpu_us`).
 import API
 import BenchmarkSupport
 import Foundation
