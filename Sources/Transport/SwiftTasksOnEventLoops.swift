@@ -12,9 +12,10 @@ import NIOPosix
 /// 300 jobs/s that cut submit->running p50 from about 13 to 9 ms.
 ///
 /// The price: a task that blocks holds up the connections of its loop, so
-/// blocking work goes to NIO's blocking pool (`NIOThreadPool.singleton`):
-/// synced writes, snapshot encoding, removing directories. Wasm guests run
-/// on threads of their own.
+/// blocking work goes elsewhere: snapshot encoding and removing directories
+/// to NIO's blocking pool (`NIOThreadPool.singleton`), synced writes to
+/// another thread while the disk is slower to sync than a hand-off costs.
+/// Wasm guests run on threads of their own.
 public enum SwiftTasksOnEventLoops {
     /// Installs the loops as the global executor; call once, first thing in
     /// `main`, before any task starts. Returns whether it took effect.
