@@ -147,6 +147,9 @@ public struct Allocation: Hashable, Codable, Sendable, Identifiable {
     public var modifiedAt: Timestamp
     /// When it became "unknown" because its node disconnected.
     public var disconnectedAt: Timestamp?
+    /// The number of the last report of its node applied to it
+    /// (``ClientAllocationUpdate/sequence``); older ones are ignored.
+    public var clientSequence: UInt64?
 
     public init(id: AllocationID, name: String? = nil, index: Int = 0, namespace: String = "default",
                 jobID: String, jobVersion: Int = 0, jobType: JobType = .service,
@@ -158,7 +161,7 @@ public struct Allocation: Hashable, Codable, Sendable, Identifiable {
                 previousAllocation: AllocationID? = nil, nextAllocation: AllocationID? = nil,
                 deploymentID: DeploymentID? = nil, deploymentStatus: AllocationDeploymentStatus? = nil,
                 preemptedBy: AllocationID? = nil, createdAt: Timestamp = .epoch, modifiedAt: Timestamp? = nil,
-                disconnectedAt: Timestamp? = nil) {
+                disconnectedAt: Timestamp? = nil, clientSequence: UInt64? = nil) {
         self.id = id
         self.name = name ?? "\(jobID).\(group)[\(index)]"
         self.index = index
@@ -186,6 +189,7 @@ public struct Allocation: Hashable, Codable, Sendable, Identifiable {
         self.createdAt = createdAt
         self.modifiedAt = modifiedAt ?? createdAt
         self.disconnectedAt = disconnectedAt
+        self.clientSequence = clientSequence
     }
 
     /// The job's identity.
@@ -211,13 +215,21 @@ public struct ClientAllocationUpdate: Codable, Sendable, Hashable {
     public var taskStates: [String: TaskState]
     /// When the node observed it (updates buffered while disconnected keep their time).
     public var observedAt: Timestamp
+    /// The node's number for this report, increasing over the node's life
+    /// (across its restarts). The servers apply a report only if its number
+    /// is above that of the last report they applied for the allocation
+    /// (``Allocation/clientSequence``): reports that arrive out of order,
+    /// because a node sends several at once or sends one again after a
+    /// failed call, cannot undo newer ones. Nil: unnumbered, always applied.
+    public var sequence: UInt64?
 
     public init(allocationID: AllocationID, clientStatus: ClientStatus, clientDescription: String = "",
-                taskStates: [String: TaskState] = [:], observedAt: Timestamp) {
+                taskStates: [String: TaskState] = [:], observedAt: Timestamp, sequence: UInt64? = nil) {
         self.allocationID = allocationID
         self.clientStatus = clientStatus
         self.clientDescription = clientDescription
         self.taskStates = taskStates
         self.observedAt = observedAt
+        self.sequence = sequence
     }
 }

@@ -22,6 +22,16 @@ import Storage
         #expect(try state.buffered().map(\.1) == updates)
     }
 
+    @Test func sequenceNumbersKeepRisingAfterEveryBufferedUpdateIsAcknowledged() throws {
+        let state = ClientState(store: InMemoryKeyValueStore())
+        #expect(try state.lastSequence() == 0)
+        let update = ClientAllocationUpdate(allocationID: "a1", clientStatus: .running, observedAt: Timestamp(seconds: 1))
+        try state.write([], buffering: [(41, update), (42, update)])
+        try state.acknowledge(through: [41, 42])
+        #expect(try state.buffered().isEmpty)
+        #expect(try state.lastSequence() == 42, "a restarted client numbers its next report 43")
+    }
+
     @Test func aRunStateWrittenLaterOverridesTheOneTheAllocationArrivedWith() throws {
         let state = ClientState(store: InMemoryKeyValueStore())
         let arrived = ClientState.LocalAllocation(allocation: Self.allocation, job: Self.job, checkpoint: nil, status: .pending)

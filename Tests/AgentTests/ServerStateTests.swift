@@ -254,6 +254,42 @@ extension ServerState {
         #expect(state.evaluations["r1"]?.trigger == .reconnect)
     }
 
+    @Test func aReportOlderThanTheLastAppliedToItsAllocationIsIgnored() throws {
+        var state = ServerState()
+        var other = placement
+        other.id = "a2"
+        let placed = Plan(evaluationID: "e1", jobKey: hello, jobVersion: 0, placements: [placement, other])
+        state.applyAll([.updateNode(.init(node: node, evaluations: [], at: t0)), register(try spec(), eval: "e1"),
+                        applyPlan(placed, evaluation: "e1")])
+        func report(_ id: AllocationID, restarts: Int, sequence: UInt64?) -> ServerCommand {
+            let update = ClientAllocationUpdate(
+                allocationID: id, clientStatus: .running, taskStates: ["t": TaskState(state: .running, restarts: restarts)],
+                observedAt: t0, sequence: sequence)
+            return .updateAllocations(.init(nodeID: "n1", updates: [update], evaluationIDs: [], at: t0))
+        }
+        func restarts(_ id: AllocationID) -> Int? { state.cluster.allocations[id]?.taskStates["t"]?.restarts }
+
+        // Batches sent at once commit out of order: the older report of a1 does not undo the newer.
+        _ = state.apply(report("a1", restarts: 2, sequence: 7), at: 10)
+        var (_, changes) = state.apply(report("a1", restarts: 1, sequence: 6), at: 11)
+        #expect(restarts("a1") == 2)
+        #expect(state.cluster.allocations["a1"]?.clientSequence == 7)
+        #expect(changes.events.isEmpty, "an ignored report changes nothing")
+        // The same report again (a batch sent again after a failed call) changes nothing either.
+        (_, changes) = state.apply(report("a1", restarts: 2, sequence: 7), at: 12)
+        #expect(changes.events.isEmpty)
+
+        // Numbers order reports of one allocation only: a2's first report applies.
+        _ = state.apply(report("a2", restarts: 0, sequence: 5), at: 13)
+        #expect(restarts("a2") == 0)
+        // A newer one applies; an unnumbered one (from an older node) always does.
+        _ = state.apply(report("a1", restarts: 3, sequence: 8), at: 14)
+        #expect(restarts("a1") == 3)
+        _ = state.apply(report("a1", restarts: 4, sequence: nil), at: 15)
+        #expect(restarts("a1") == 4)
+        #expect(state.cluster.allocations["a1"]?.clientSequence == 8, "an unnumbered report keeps the last number")
+    }
+
     @Test func blockedEvaluationCancelsOlderBlockedOnesOfTheSameJob() throws {
         var state = ServerState()
         state.applyAll([register(try spec(), eval: "e1"), register(try spec("other"), eval: "o1")])

@@ -28,7 +28,8 @@ import Testing
             try expectTwins(evaluation, "seed \(seed), evaluation \(i): \(evaluation)")
             let update = ClientAllocationUpdate(allocationID: allocation.id, clientStatus: allocation.clientStatus,
                                                 clientDescription: allocation.clientDescription,
-                                                taskStates: allocation.taskStates, observedAt: allocation.modifiedAt)
+                                                taskStates: allocation.taskStates, observedAt: allocation.modifiedAt,
+                                                sequence: allocation.clientSequence)
             try expectTwins(update, "seed \(seed), update \(i): \(update)")
             let plan = Self.randomPlan(&rng, allocation, evaluation)
             try expectTwins(plan, "seed \(seed), plan \(i): \(plan)")
@@ -131,7 +132,8 @@ import Testing
             previousAllocation: maybe("prev"), nextAllocation: maybe("next"), deploymentID: maybe("d1"),
             deploymentStatus: maybe(AllocationDeploymentStatus(healthy: maybe(.random(using: &rng)), canary: .random(using: &rng),
                                                                timestamp: maybe(time()))),
-            preemptedBy: maybe("p2"), createdAt: time(), modifiedAt: maybe(time()), disconnectedAt: maybe(time()))
+            preemptedBy: maybe("p2"), createdAt: time(), modifiedAt: maybe(time()), disconnectedAt: maybe(time()),
+            clientSequence: maybe(.random(in: 0...UInt64.max, using: &rng)))
     }
 
     static func randomPlan(_ rng: inout SeededGenerator, _ allocation: Allocation, _ evaluation: Evaluation) -> Plan {

@@ -198,6 +198,7 @@ let unloadedPlacings = Latencies(unloadedPlacing)
     return (servers, clients.map(\.own).reduce(0, +), clients.map(\.children).reduce(0, +))
 }
 let cpuBefore = cpuByPart()
+let ownCPUBefore = processCPUSeconds(RUSAGE_SELF)
 let indexBefore = try await connections[0].cluster.status(Caravan_Api_V1_GetStatusRequest()).appliedIndex
 let start = ContinuousClock.now
 /// Registers job `n` through `connection`, noting when it was due and when the call returned.
@@ -270,9 +271,10 @@ let peaks = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.peakResi
 print("  peak RSS (MiB):    \(peaks.joined(separator: ", "))")
 let cpu = ["s1", "s2", "s3", "c1", "c2"].compactMap { name in cluster.cpuSeconds(name).map { (name, $0) } }
 let cpuAfter = cpuByPart()
+let ownCPU = processCPUSeconds(RUSAGE_SELF) - ownCPUBefore
 /// CPU milliseconds per completed job in the main run.
 func perJob(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000 / Double(max(1, s.completed.count))) }
 let (serversCPU, clientsCPU, tasksCPU) = (cpuAfter.servers - cpuBefore.servers, cpuAfter.clients - cpuBefore.clients, cpuAfter.tasks - cpuBefore.tasks)
 print("  CPU (s):          \(cpu.map { "\($0.0) \(String(format: "%.1f", $0.1.own))" + ($0.1.children > 0 ? "+\(String(format: "%.1f", $0.1.children)) tasks" : "") }.joined(separator: ", ")); \(perJob(serversCPU + clientsCPU + tasksCPU)) ms per job in the main run")
-print("  CPU per job:      servers \(perJob(serversCPU)) ms, clients \(perJob(clientsCPU)) ms, tasks \(perJob(tasksCPU)) ms (main run)")
+print("  CPU per job:      servers \(perJob(serversCPU)) ms, clients \(perJob(clientsCPU)) ms, tasks \(perJob(tasksCPU)) ms (main run); this benchmark \(perJob(ownCPU)) ms")
 print("  baseline:         /bin/true posix_spawn'ed sequentially at \(String(format: "%.0f", baselineRate))/s on this machine (\(String(format: "%.2f", baselineTaskCPU * 1000)) ms of CPU each, in the child); the cluster reaches \(String(format: "%.2f", rate / baselineRate))x of it")

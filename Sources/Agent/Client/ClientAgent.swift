@@ -40,9 +40,13 @@ public actor ClientAgent {
     /// Runners of finished allocations being destroyed; a directory is
     /// removed only after its runner is done with it.
     private var destroying: [AllocationID: Task<Void, Never>] = [:]
+    /// The number of the last status update buffered (``ClientAllocationUpdate/sequence``).
     private var sequence: UInt64
     /// Status updates buffered on disk and not yet acknowledged by a server, oldest first.
     private var outbox: [(UInt64, ClientAllocationUpdate)]
+    /// Status batches sent in this session and not yet answered: by the
+    /// last sequence number of each, the numbers it holds.
+    private var unanswered: [UInt64: [UInt64]] = [:]
     private var stopped = false
     private var shutdownWork: Task<Void, Never>?
     private let inbox = RunnerInbox()
@@ -88,14 +92,15 @@ public actor ClientAgent {
         let node = await Fingerprint.node(id: id, configuration: configuration, drivers: registry, dataDirectory: directory)
         let agent = ClientAgent(
             configuration: configuration, nodeID: id, node: node, directory: directory, local: local, rocks: rocks,
-            drivers: registry, outbox: try local.buffered(), logger: logger)
+            drivers: registry, outbox: try local.buffered(), lastSequence: try local.lastSequence(), logger: logger)
         await agent.startRecording()
         try await agent.reattach()
         return agent
     }
 
     private init(configuration: ClientConfiguration, nodeID: NodeID, node: Node, directory: String, local: ClientState,
-                 rocks: RocksDBStore?, drivers: DriverRegistry, outbox: [(UInt64, ClientAllocationUpdate)], logger: Logger) {
+                 rocks: RocksDBStore?, drivers: DriverRegistry, outbox: [(UInt64, ClientAllocationUpdate)],
+                 lastSequence: UInt64, logger: Logger) {
         self.configuration = configuration
         self.nodeID = nodeID
         self.node = node
@@ -104,7 +109,7 @@ public actor ClientAgent {
         self.rocks = rocks
         self.drivers = drivers
         self.outbox = outbox
-        sequence = outbox.last?.0 ?? 0
+        sequence = max(outbox.last?.0 ?? 0, lastSequence)
         self.logger = logger
         servers = configuration.servers
         (flushStream, flushes) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -344,7 +349,9 @@ public actor ClientAgent {
         guard !dirty.isEmpty || !updates.isEmpty else { return }
         let sequenced = updates.map { update in
             sequence += 1
-            return (sequence, update)
+            var numbered = update
+            numbered.sequence = sequence
+            return (sequence, numbered)
         }
         do {
             try await durably { [local, dirty] in try local.write([], states: dirty, buffering: sequenced) }
@@ -408,30 +415,58 @@ public actor ClientAgent {
         return value
     }
 
-    /// Sends buffered status updates, oldest first, whenever there are any.
+    /// Sends buffered status updates, oldest first, whenever there are any,
+    /// on one stream: up to ``ClientConfiguration/statusBatchesInFlight``
+    /// batches at once, so that a status observed while a batch is on its
+    /// way goes out without waiting for that batch to commit. Batches may
+    /// commit out of order; the servers order each allocation's reports by
+    /// their numbers.
     private func flushStatuses(_ connection: ClusterConnection) async throws {
+        try await connection.node.streamAllocationStatus(requestProducer: { writer in
+            try await self.sendStatuses(to: writer)
+        }, onResponse: { response in
+            for try await answer in response.messages { try await self.answered(answer.lastSequence) }
+            throw ClientSessionError.statusStreamEnded
+        })
+    }
+
+    private func sendStatuses(to writer: RPCWriter<Caravan_Node_V1_UpdateAllocationStatusRequest>) async throws {
+        // Everything not acknowledged is sent again in a new session.
+        unanswered = [:]
+        var sentThrough: UInt64 = 0
         flushes.yield()
         for await _ in flushStream {
-            while !outbox.isEmpty {
-                let batch = Array(outbox.prefix(configuration.statusBatch))
-                // Within a batch only each allocation's latest status matters.
-                var latest: [AllocationID: ClientAllocationUpdate] = [:]
-                for (_, update) in batch { latest[update.allocationID] = update }
-                var request = Caravan_Node_V1_UpdateAllocationStatusRequest()
-                request.nodeID = nodeID.rawValue
-                request.statuses = batch.compactMap { _, update in
-                    guard latest[update.allocationID] == update else { return nil }
-                    latest[update.allocationID] = nil
-                    return Caravan_Node_V1_AllocationStatus(update)
-                }
-                _ = try await connection.node.updateAllocationStatus(request)
-                let sent = batch.map(\.0)
-                try await durably { [local] in try local.acknowledge(through: sent) }
-                // Only this loop removes; the recorder appends behind it.
-                outbox.removeFirst(batch.count)
-                await collectFinished()
+            while unanswered.count < configuration.statusBatchesInFlight {
+                let batch = Array(outbox.lazy.filter { $0.0 > sentThrough }.prefix(configuration.statusBatch))
+                guard let last = batch.last?.0 else { break }
+                sentThrough = last
+                unanswered[last] = batch.map(\.0)
+                try await writer.write(statusRequest(batch))
             }
         }
+    }
+
+    /// One batch's request; within a batch only each allocation's latest status matters.
+    private func statusRequest(_ batch: [(UInt64, ClientAllocationUpdate)]) -> Caravan_Node_V1_UpdateAllocationStatusRequest {
+        var latest: [AllocationID: UInt64] = [:]
+        for (sequence, update) in batch { latest[update.allocationID] = sequence }
+        var request = Caravan_Node_V1_UpdateAllocationStatusRequest()
+        request.nodeID = nodeID.rawValue
+        request.statuses = batch.compactMap { sequence, update in
+            latest[update.allocationID] == sequence ? Caravan_Node_V1_AllocationStatus(update) : nil
+        }
+        return request
+    }
+
+    /// A server has the batch whose last number is `last`: its updates are
+    /// forgotten, and the next batch may go.
+    private func answered(_ last: UInt64) async throws {
+        guard let sequences = unanswered.removeValue(forKey: last) else { return }
+        flushes.yield()
+        try await durably { [local] in try local.acknowledge(through: sequences) }
+        let acknowledged = Set(sequences)
+        outbox.removeAll { acknowledged.contains($0.0) }
+        await collectFinished()
     }
 
     // MARK: Logs
@@ -575,15 +610,18 @@ extension Caravan_Node_V1_AllocationStatus {
         clientDescription = update.clientDescription
         tasks = update.taskStates.mapValues(Caravan_Node_V1_TaskStatus.init)
         observedAtUnixNano = update.observedAt.unixNanoseconds
+        sequence = update.sequence ?? 0
     }
 }
 
 enum ClientSessionError: Error, CustomStringConvertible {
     case streamEnded
+    case statusStreamEnded
     case mustRegister
     var description: String {
         switch self {
         case .streamEnded: "the server ended the allocation watch"
+        case .statusStreamEnded: "the server ended the status stream"
         case .mustRegister: "the server no longer knows this node; registering again"
         }
     }

@@ -27,6 +27,8 @@ public struct ClientConfiguration: Sendable {
     public var reserved = NodeResources(cpu: 0, memoryMB: 0)
     /// Status updates are sent in batches of at most this many.
     public var statusBatch = 512
+    /// Status batches sent at once, each without waiting for the others to commit.
+    public var statusBatchesInFlight = 4
     /// Finished allocations kept, state and directory (logs, outputs)
     /// included, before the oldest are collected; one is collected only
     /// after the servers have its final status (Nomad's `gc_max_allocs`).

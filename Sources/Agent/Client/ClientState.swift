@@ -10,7 +10,9 @@ import Storage
 /// `allocstate/<id>` → its ``RunState`` since (what changes while it runs,
 /// written without the allocation and job); `status/<seq>` → a buffered
 /// ``ClientAllocationUpdate``, with `seq` a big-endian counter so a prefix
-/// scan returns them in the order they were observed. Values are Packed
+/// scan returns them in the order they were observed; `statusseq` → the
+/// last `seq` given (big-endian), so that numbers keep rising after every
+/// buffered update was acknowledged and deleted. Values are Packed
 /// (JSON from before it still reads; so do `alloc/` records that hold the
 /// run state themselves, as they did before `allocstate/`).
 final class ClientState: Sendable {
@@ -88,7 +90,13 @@ final class ClientState: Sendable {
         for (sequence, update) in updates {
             batch.put(Self.statusKey(sequence), try Packed.encode(update))
         }
+        if let last = updates.last?.0 { batch.put(Self.lastSequenceKey, Self.bigEndian(last)) }
         try store.write(batch)
+    }
+
+    /// The last sequence number given to a buffered update, 0 if none ever was.
+    func lastSequence() throws -> UInt64 {
+        try store.get(Self.lastSequenceKey).map { Self.integer(bigEndian: $0[...]) } ?? 0
     }
 
     /// The buffered updates, oldest first (read once at
@@ -97,8 +105,7 @@ final class ClientState: Sendable {
     func buffered() throws -> [(UInt64, ClientAllocationUpdate)] {
         try store.scan(prefix: Array("status/".utf8)).compactMap { pair in
             guard let update = try? Packed.decode(ClientAllocationUpdate.self, fromPackedOrJSON: pair.value) else { return nil }
-            let sequence = pair.key.dropFirst("status/".utf8.count).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            return (sequence, update)
+            return (Self.integer(bigEndian: pair.key.dropFirst("status/".utf8.count)), update)
         }
     }
 
@@ -108,7 +115,14 @@ final class ClientState: Sendable {
         try store.write(batch)
     }
 
-    static func statusKey(_ sequence: UInt64) -> [UInt8] {
-        Array("status/".utf8) + (0..<8).reversed().map { UInt8(truncatingIfNeeded: sequence >> (UInt64($0) * 8)) }
+    static func statusKey(_ sequence: UInt64) -> [UInt8] { Array("status/".utf8) + bigEndian(sequence) }
+    static let lastSequenceKey = Array("statusseq".utf8)
+
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        (0..<8).reversed().map { UInt8(truncatingIfNeeded: value >> (UInt64($0) * 8)) }
+    }
+
+    static func integer(bigEndian bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 }

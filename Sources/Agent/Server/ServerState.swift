@@ -266,7 +266,10 @@ public struct ServerState: Sendable {
 
     /// Client statuses, applied in order. A status never goes from terminal
     /// back to running: a node that reconnects after the servers marked its
-    /// allocation lost is told to stop it instead.
+    /// allocation lost is told to stop it instead. A numbered report older
+    /// than the last one applied to its allocation is ignored: a node may
+    /// send several batches at once, and send a batch again after a failed
+    /// call, so batches may commit out of order.
     ///
     /// An allocation that fails while it should run, or that runs again
     /// after the servers marked it unknown, gets an evaluation of its job
@@ -275,6 +278,7 @@ public struct ServerState: Sendable {
         var failed = Set<JobKey>(), reconnected = Set<JobKey>()
         for update in u.updates {
             guard var a = cluster.allocations[update.allocationID], a.nodeID == u.nodeID else { continue }
+            if let sequence = update.sequence, let last = a.clientSequence, sequence <= last { continue }
             if a.clientStatus.isTerminal && !update.clientStatus.isTerminal { continue }
             if update.clientStatus == .failed && a.clientStatus != .failed && a.desiredStatus == .run { failed.insert(a.jobKey) }
             if a.clientStatus == .unknown && update.clientStatus == .running { reconnected.insert(a.jobKey) }
@@ -283,6 +287,7 @@ public struct ServerState: Sendable {
             a.clientDescription = update.clientDescription
             a.taskStates = update.taskStates
             a.modifiedAt = update.observedAt
+            if let sequence = update.sequence { a.clientSequence = sequence }
             if update.clientStatus != .unknown { a.disconnectedAt = nil }
             cluster.upsert(a)
             if wasHolding && !a.holdsResources { changes.capacityChanged = true }

@@ -198,9 +198,10 @@
         case id, name, index, namespace, jobID, jobVersion, jobType, jobPriority, group, groupFingerprint
         case nodeID, nodeName, resources, desiredStatus, desiredDescription, clientStatus, clientDescription
         case taskStates, rescheduleTracker, previousAllocation, nextAllocation, deploymentID, deploymentStatus
-        case preemptedBy, createdAt, modifiedAt, disconnectedAt
+        case preemptedBy, createdAt, modifiedAt, disconnectedAt, clientSequence
         static let table = PackedFieldTable(Self.self, optional: [
             .previousAllocation, .nextAllocation, .deploymentID, .deploymentStatus, .preemptedBy, .disconnectedAt,
+            .clientSequence,
         ])
     }
 
@@ -233,6 +234,7 @@
             fields.write(.createdAt, createdAt)
             fields.write(.modifiedAt, modifiedAt)
             fields.write(.disconnectedAt, disconnectedAt)
+            fields.write(.clientSequence, clientSequence)
         }
     }
 
@@ -267,6 +269,7 @@
             case .createdAt: createdAt = try value.decode()
             case .modifiedAt: modifiedAt = try value.decode()
             case .disconnectedAt: disconnectedAt = try value.decode()
+            case .clientSequence: clientSequence = try value.decode()
             }
         }
     }
@@ -496,8 +499,8 @@
 
 @_spi(PackedForms) extension ClientAllocationUpdate: PackedCodable {
     enum PackedField: String, PackedFields {
-        case allocationID, clientStatus, clientDescription, taskStates, observedAt
-        static let table = PackedFieldTable(Self.self)
+        case allocationID, clientStatus, clientDescription, taskStates, observedAt, sequence
+        static let table = PackedFieldTable(Self.self, optional: [.sequence])
     }
 
     public func pack(into writer: PackedWriter) {
@@ -507,6 +510,7 @@
             fields.write(.clientDescription, clientDescription)
             fields.write(.taskStates, taskStates)
             fields.write(.observedAt, observedAt)
+            fields.write(.sequence, sequence)
         }
     }
 
@@ -519,6 +523,7 @@
             case .clientDescription: clientDescription = try value.decode()
             case .taskStates: taskStates = try value.decode()
             case .observedAt: observedAt = try value.decode()
+            case .sequence: sequence = try value.decode()
             }
         }
     }

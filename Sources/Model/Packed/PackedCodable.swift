@@ -117,6 +117,7 @@ extension PackedWriter {
     public func write(_ field: Field, _ value: Bool?) { if let value { write(field, value) } }
     public func write(_ field: Field, _ value: Int?) { if let value { write(field, value) } }
     public func write(_ field: Field, _ value: Int32?) { if let value { write(field, value) } }
+    public func write(_ field: Field, _ value: UInt64?) { if let value { write(field, value) } }
     public func write<R: RawRepresentable<String>>(_ field: Field, _ value: R?) { if let value { write(field, value) } }
     public func write(_ field: Field, _ value: (some PackedCodable)?) { if let value { write(field, value) } }
 
@@ -183,6 +184,7 @@ extension PackedWriter {
     public func decode() throws -> Bool? { isNil ? nil : try decode() as Bool }
     public func decode() throws -> Int? { isNil ? nil : try decode() as Int }
     public func decode() throws -> Int32? { isNil ? nil : try decode() as Int32 }
+    public func decode() throws -> UInt64? { isNil ? nil : try decode() as UInt64 }
     public func decode<R: RawRepresentable<String>>() throws -> R? { isNil ? nil : try decode() as R }
     public func decode<T: PackedCodable>() throws -> T? { isNil ? nil : try T(unpacking: self) }
 

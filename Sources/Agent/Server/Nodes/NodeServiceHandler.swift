@@ -121,11 +121,57 @@ struct NodeServiceHandler: Caravan_Node_V1_NodeService.SimpleServiceProtocol {
         request: Caravan_Node_V1_UpdateAllocationStatusRequest, context: ServerContext
     ) async throws -> Caravan_Node_V1_UpdateAllocationStatusResponse {
         _ = try authorizer.authorize(context)
+        return try await apply(request)
+    }
+
+    /// At most this many requests of one status stream are applied at once;
+    /// further ones wait (a node keeps far fewer in flight).
+    static let statusBatchesAppliedAtOnce = 64
+
+    func streamAllocationStatus(
+        request: RPCAsyncSequence<Caravan_Node_V1_UpdateAllocationStatusRequest, any Error>,
+        response: RPCWriter<Caravan_Node_V1_UpdateAllocationStatusResponse>, context: ServerContext
+    ) async throws {
+        _ = try authorizer.authorize(context)
+        let (answers, answering) = AsyncStream<Caravan_Node_V1_UpdateAllocationStatusResponse>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await answer in answers { try await response.write(answer) }
+            }
+            // Each request applies without waiting for the ones before it:
+            // their numbers, not their order of commit, order the statuses.
+            try await withThrowingTaskGroup(of: Void.self) { batches in
+                var applying = 0
+                for try await batch in request {
+                    if let unnumbered = batch.statuses.first(where: { $0.sequence == 0 }) {
+                        throw RPCError(code: .invalidArgument, message: "allocation \(unnumbered.allocationID): a status sent on a stream needs its sequence number")
+                    }
+                    if applying == Self.statusBatchesAppliedAtOnce {
+                        try await batches.next()
+                        applying -= 1
+                    }
+                    applying += 1
+                    batches.addTask {
+                        var answer = try await self.apply(batch)
+                        answer.lastSequence = batch.statuses.map(\.sequence).max() ?? 0
+                        answering.yield(answer)
+                    }
+                }
+                try await batches.waitForAll()
+            }
+            answering.finish()
+            try await group.waitForAll()
+        }
+    }
+
+    /// Writes a node's status reports through the leader.
+    private func apply(_ request: Caravan_Node_V1_UpdateAllocationStatusRequest) async throws -> Caravan_Node_V1_UpdateAllocationStatusResponse {
         let updates = request.statuses.map { s in
             ClientAllocationUpdate(
                 allocationID: AllocationID(s.allocationID), clientStatus: ClientStatus(rawValue: s.clientStatus) ?? .unknown,
                 clientDescription: s.clientDescription, taskStates: s.tasks.mapValues(\.model),
-                observedAt: s.observedAtUnixNano == 0 ? .now : Timestamp(unixNanoseconds: s.observedAtUnixNano))
+                observedAt: s.observedAtUnixNano == 0 ? .now : Timestamp(unixNanoseconds: s.observedAtUnixNano),
+                sequence: s.sequence == 0 ? nil : s.sequence)
         }
         if let unknown = request.statuses.first(where: { ClientStatus(rawValue: $0.clientStatus) == nil }) {
             throw RPCError(code: .invalidArgument, message: "allocation \(unknown.allocationID): client_status \"\(unknown.clientStatus)\" is not one of \(ClientStatus.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -77,6 +77,19 @@ public enum Caravan_Node_V1_NodeService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "StreamAllocationStatus" metadata.
+        public enum StreamAllocationStatus: Sendable {
+            /// Request type for "StreamAllocationStatus".
+            public typealias Input = Caravan_Node_V1_UpdateAllocationStatusRequest
+            /// Response type for "StreamAllocationStatus".
+            public typealias Output = Caravan_Node_V1_UpdateAllocationStatusResponse
+            /// Descriptor for "StreamAllocationStatus".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "caravan.node.v1.NodeService"),
+                method: "StreamAllocationStatus",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Namespace for "RelayLogs" metadata.
         public enum RelayLogs: Sendable {
             /// Request type for "RelayLogs".
@@ -96,6 +109,7 @@ public enum Caravan_Node_V1_NodeService: Sendable {
             Heartbeat.descriptor,
             WatchAllocations.descriptor,
             UpdateAllocationStatus.descriptor,
+            StreamAllocationStatus.descriptor,
             RelayLogs.descriptor
         ]
     }
@@ -184,6 +198,26 @@ extension Caravan_Node_V1_NodeService {
         ///     to an internal error.
         /// - Returns: A streaming response of `Caravan_Node_V1_UpdateAllocationStatusResponse` messages.
         func updateAllocationStatus(
+            request: GRPCCore.StreamingServerRequest<Caravan_Node_V1_UpdateAllocationStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>
+
+        /// Handle the "StreamAllocationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same on one stream the node keeps open: each request is applied as
+        /// > it arrives, without waiting for earlier ones to commit, and answered
+        /// > once applied (its statuses must be numbered: `sequence` orders them).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Caravan_Node_V1_UpdateAllocationStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Caravan_Node_V1_UpdateAllocationStatusResponse` messages.
+        func streamAllocationStatus(
             request: GRPCCore.StreamingServerRequest<Caravan_Node_V1_UpdateAllocationStatusRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>
@@ -281,6 +315,26 @@ extension Caravan_Node_V1_NodeService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>
 
+        /// Handle the "StreamAllocationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same on one stream the node keeps open: each request is applied as
+        /// > it arrives, without waiting for earlier ones to commit, and answered
+        /// > once applied (its statuses must be numbered: `sequence` orders them).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Caravan_Node_V1_UpdateAllocationStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Caravan_Node_V1_UpdateAllocationStatusResponse` messages.
+        func streamAllocationStatus(
+            request: GRPCCore.StreamingServerRequest<Caravan_Node_V1_UpdateAllocationStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>
+
         /// Handle the "RelayLogs" method.
         ///
         /// > Source IDL Documentation:
@@ -373,6 +427,27 @@ extension Caravan_Node_V1_NodeService {
             context: GRPCCore.ServerContext
         ) async throws -> Caravan_Node_V1_UpdateAllocationStatusResponse
 
+        /// Handle the "StreamAllocationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same on one stream the node keeps open: each request is applied as
+        /// > it arrives, without waiting for earlier ones to commit, and answered
+        /// > once applied (its statuses must be numbered: `sequence` orders them).
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Caravan_Node_V1_UpdateAllocationStatusRequest` messages.
+        ///   - response: A response stream of `Caravan_Node_V1_UpdateAllocationStatusResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func streamAllocationStatus(
+            request: GRPCCore.RPCAsyncSequence<Caravan_Node_V1_UpdateAllocationStatusRequest, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Caravan_Node_V1_UpdateAllocationStatusResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
         /// Handle the "RelayLogs" method.
         ///
         /// > Source IDL Documentation:
@@ -438,6 +513,17 @@ extension Caravan_Node_V1_NodeService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Node_V1_UpdateAllocationStatusResponse>(),
             handler: { request, context in
                 try await self.updateAllocationStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Caravan_Node_V1_NodeService.Method.StreamAllocationStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Node_V1_UpdateAllocationStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Node_V1_UpdateAllocationStatusResponse>(),
+            handler: { request, context in
+                try await self.streamAllocationStatus(
                     request: request,
                     context: context
                 )
@@ -564,6 +650,23 @@ extension Caravan_Node_V1_NodeService.SimpleServiceProtocol {
         )
     }
 
+    public func streamAllocationStatus(
+        request: GRPCCore.StreamingServerRequest<Caravan_Node_V1_UpdateAllocationStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Caravan_Node_V1_UpdateAllocationStatusResponse> {
+        return GRPCCore.StreamingServerResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.streamAllocationStatus(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
     public func relayLogs(
         request: GRPCCore.StreamingServerRequest<Caravan_Node_V1_LogRelayMessage>,
         context: GRPCCore.ServerContext
@@ -674,6 +777,31 @@ extension Caravan_Node_V1_NodeService {
             deserializer: some GRPCCore.MessageDeserializer<Caravan_Node_V1_UpdateAllocationStatusResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "StreamAllocationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same on one stream the node keeps open: each request is applied as
+        /// > it arrives, without waiting for earlier ones to commit, and answered
+        /// > once applied (its statuses must be numbered: `sequence` orders them).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Caravan_Node_V1_UpdateAllocationStatusRequest` messages.
+        ///   - serializer: A serializer for `Caravan_Node_V1_UpdateAllocationStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Caravan_Node_V1_UpdateAllocationStatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func streamAllocationStatus<Result>(
+            request: GRPCCore.StreamingClientRequest<Caravan_Node_V1_UpdateAllocationStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Caravan_Node_V1_UpdateAllocationStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Caravan_Node_V1_UpdateAllocationStatusResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "RelayLogs" method.
@@ -844,6 +972,40 @@ extension Caravan_Node_V1_NodeService {
             )
         }
 
+        /// Call the "StreamAllocationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The same on one stream the node keeps open: each request is applied as
+        /// > it arrives, without waiting for earlier ones to commit, and answered
+        /// > once applied (its statuses must be numbered: `sequence` orders them).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Caravan_Node_V1_UpdateAllocationStatusRequest` messages.
+        ///   - serializer: A serializer for `Caravan_Node_V1_UpdateAllocationStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Caravan_Node_V1_UpdateAllocationStatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func streamAllocationStatus<Result>(
+            request: GRPCCore.StreamingClientRequest<Caravan_Node_V1_UpdateAllocationStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Caravan_Node_V1_UpdateAllocationStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Caravan_Node_V1_UpdateAllocationStatusResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Caravan_Node_V1_NodeService.Method.StreamAllocationStatus.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "RelayLogs" method.
         ///
         /// > Source IDL Documentation:
@@ -976,6 +1138,35 @@ extension Caravan_Node_V1_NodeService.ClientProtocol {
         }
     ) async throws -> Result where Result: Sendable {
         try await self.updateAllocationStatus(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Node_V1_UpdateAllocationStatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Node_V1_UpdateAllocationStatusResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StreamAllocationStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The same on one stream the node keeps open: each request is applied as
+    /// > it arrives, without waiting for earlier ones to commit, and answered
+    /// > once applied (its statuses must be numbered: `sequence` orders them).
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Caravan_Node_V1_UpdateAllocationStatusRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func streamAllocationStatus<Result>(
+        request: GRPCCore.StreamingClientRequest<Caravan_Node_V1_UpdateAllocationStatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.streamAllocationStatus(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Caravan_Node_V1_UpdateAllocationStatusRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Caravan_Node_V1_UpdateAllocationStatusResponse>(),
@@ -1128,6 +1319,40 @@ extension Caravan_Node_V1_NodeService.ClientProtocol {
             metadata: metadata
         )
         return try await self.updateAllocationStatus(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StreamAllocationStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The same on one stream the node keeps open: each request is applied as
+    /// > it arrives, without waiting for earlier ones to commit, and answered
+    /// > once applied (its statuses must be numbered: `sequence` orders them).
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func streamAllocationStatus<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Caravan_Node_V1_UpdateAllocationStatusRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Caravan_Node_V1_UpdateAllocationStatusResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Caravan_Node_V1_UpdateAllocationStatusRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.streamAllocationStatus(
             request: request,
             options: options,
             onResponse: handleResponse

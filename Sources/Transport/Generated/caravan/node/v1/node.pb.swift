@@ -381,6 +381,11 @@ public nonisolated struct Caravan_Node_V1_AllocationStatus: Sendable {
 
   public var deploymentHealthSet: Bool = false
 
+  /// The node's number for this report, increasing across its restarts; the
+  /// servers ignore a report older than the last applied to the allocation,
+  /// so a node may send several batches at once. 0: unnumbered.
+  public var sequence: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -407,6 +412,10 @@ public nonisolated struct Caravan_Node_V1_UpdateAllocationStatusResponse: Sendab
   // methods supported on all messages.
 
   public var index: UInt64 = 0
+
+  /// On StreamAllocationStatus: the highest `sequence` of the request this
+  /// answers (requests on a stream may be answered out of order).
+  public var lastSequence: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1149,7 +1158,7 @@ nonisolated extension Caravan_Node_V1_TaskStatus: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Caravan_Node_V1_AllocationStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AllocationStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}allocation_id\0\u{3}client_status\0\u{3}client_description\0\u{1}tasks\0\u{3}observed_at_unix_nano\0\u{3}deployment_healthy\0\u{3}deployment_health_set\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}allocation_id\0\u{3}client_status\0\u{3}client_description\0\u{1}tasks\0\u{3}observed_at_unix_nano\0\u{3}deployment_healthy\0\u{3}deployment_health_set\0\u{1}sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1164,6 +1173,7 @@ nonisolated extension Caravan_Node_V1_AllocationStatus: SwiftProtobuf.Message, S
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.observedAtUnixNano) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.deploymentHealthy) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.deploymentHealthSet) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
       default: break
       }
     }
@@ -1191,6 +1201,9 @@ nonisolated extension Caravan_Node_V1_AllocationStatus: SwiftProtobuf.Message, S
     if self.deploymentHealthSet != false {
       try visitor.visitSingularBoolField(value: self.deploymentHealthSet, fieldNumber: 7)
     }
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1202,6 +1215,7 @@ nonisolated extension Caravan_Node_V1_AllocationStatus: SwiftProtobuf.Message, S
     if lhs.observedAtUnixNano != rhs.observedAtUnixNano {return false}
     if lhs.deploymentHealthy != rhs.deploymentHealthy {return false}
     if lhs.deploymentHealthSet != rhs.deploymentHealthSet {return false}
+    if lhs.sequence != rhs.sequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1244,7 +1258,7 @@ nonisolated extension Caravan_Node_V1_UpdateAllocationStatusRequest: SwiftProtob
 
 nonisolated extension Caravan_Node_V1_UpdateAllocationStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateAllocationStatusResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{3}last_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1253,6 +1267,7 @@ nonisolated extension Caravan_Node_V1_UpdateAllocationStatusResponse: SwiftProto
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.index) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.lastSequence) }()
       default: break
       }
     }
@@ -1262,11 +1277,15 @@ nonisolated extension Caravan_Node_V1_UpdateAllocationStatusResponse: SwiftProto
     if self.index != 0 {
       try visitor.visitSingularUInt64Field(value: self.index, fieldNumber: 1)
     }
+    if self.lastSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastSequence, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Caravan_Node_V1_UpdateAllocationStatusResponse, rhs: Caravan_Node_V1_UpdateAllocationStatusResponse) -> Bool {
     if lhs.index != rhs.index {return false}
+    if lhs.lastSequence != rhs.lastSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
