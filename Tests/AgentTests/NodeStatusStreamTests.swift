@@ -35,10 +35,7 @@ struct NodeStatusStreamTests {
     @Test func anOlderBatchThatCommitsLaterDoesNotUndoANewerOne() async throws {
         try await withCluster(size: 1, durable: false) { cluster in
             let server = try await cluster.leader()
-            let node = Node(id: "streaming", status: .ready, attributes: ["kernel.name": "linux"],
-                            resources: NodeResources(cpu: 4000, cores: 4, memoryMB: 8192, diskMB: 10_000),
-                            drivers: ["exec": DriverInfo()])
-            _ = try await server.connection.node.register(Caravan_Node_V1_RegisterRequest(node, version: "0.1.0"))
+            let node = try await NodeWatchTests.registerNode("streaming", with: server)
             try await cluster.register("streamed-job", through: server)
             let allocation = try #require(try await NodeWatchTests.firstAssignment(server, node: node.id, packed: true)).allocationID
 

@@ -22,13 +22,19 @@ struct NodeWatchTests {
         }
     }
 
+    /// Registers a ready Linux node `id` with room for a job, as a node would.
+    static func registerNode(_ id: NodeID, with server: ServerProcess) async throws -> Node {
+        let node = Node(id: id, status: .ready, attributes: ["kernel.name": "linux"],
+                        resources: NodeResources(cpu: 4000, cores: 4, memoryMB: 8192, diskMB: 10_000),
+                        drivers: ["exec": DriverInfo()])
+        _ = try await server.connection.node.register(Caravan_Node_V1_RegisterRequest(node, version: "0.1.0"))
+        return node
+    }
+
     @Test func aNodeThatAsksGetsPackedAssignmentsAndOneFromBeforeGetsJSON() async throws {
         try await withCluster(size: 1, durable: false) { cluster in
             let server = try await cluster.leader()
-            let node = Node(id: "watched", status: .ready, attributes: ["kernel.name": "linux"],
-                            resources: NodeResources(cpu: 4000, cores: 4, memoryMB: 8192, diskMB: 10_000),
-                            drivers: ["exec": DriverInfo()])
-            _ = try await server.connection.node.register(Caravan_Node_V1_RegisterRequest(node, version: "0.1.0"))
+            let node = try await Self.registerNode("watched", with: server)
             try await cluster.register("watched-job", through: server)
 
             let packed = try #require(try await Self.firstAssignment(server, node: node.id, packed: true))

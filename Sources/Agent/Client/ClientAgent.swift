@@ -349,9 +349,7 @@ public actor ClientAgent {
         guard !dirty.isEmpty || !updates.isEmpty else { return }
         let sequenced = updates.map { update in
             sequence += 1
-            var numbered = update
-            numbered.sequence = sequence
-            return (sequence, numbered)
+            return (sequence, update)
         }
         do {
             try await durably { [local, dirty] in try local.write([], states: dirty, buffering: sequenced) }
@@ -453,7 +451,7 @@ public actor ClientAgent {
         var request = Caravan_Node_V1_UpdateAllocationStatusRequest()
         request.nodeID = nodeID.rawValue
         request.statuses = batch.compactMap { sequence, update in
-            latest[update.allocationID] == sequence ? Caravan_Node_V1_AllocationStatus(update) : nil
+            latest[update.allocationID] == sequence ? Caravan_Node_V1_AllocationStatus(update, sequence: sequence) : nil
         }
         return request
     }
@@ -603,14 +601,15 @@ enum LogServing {
 }
 
 extension Caravan_Node_V1_AllocationStatus {
-    init(_ update: ClientAllocationUpdate) {
+    /// `update` as sent, numbered `sequence` (its key in the local store).
+    init(_ update: ClientAllocationUpdate, sequence: UInt64) {
         self.init()
         allocationID = update.allocationID.rawValue
         clientStatus = update.clientStatus.rawValue
         clientDescription = update.clientDescription
         tasks = update.taskStates.mapValues(Caravan_Node_V1_TaskStatus.init)
         observedAtUnixNano = update.observedAt.unixNanoseconds
-        sequence = update.sequence ?? 0
+        self.sequence = sequence
     }
 }
 
